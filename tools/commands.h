@@ -1,0 +1,15 @@
+/* CLI commands: one file tools/cmd_<name>.c per command, listed once in tools/xdpvm.c. */
+#ifndef XDPVM_TOOLS_COMMANDS_H
+#define XDPVM_TOOLS_COMMANDS_H
+
+#include <stdbool.h>
+
+/* Each command gets argv with argv[0] = command name; returns the process exit status. */
+/* (commands are declared here as they are added) */
+
+/* Shared helpers for commands (tools/common.c). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* True when argv contains --json (bpftool style); commands then print one JSON document. */
+bool cli_has_flag(int argc, char **argv, const char *flag);
+
+#endif

@@ -1,0 +1,36 @@
+/* xdpvm: run, verify and inspect BPF/XDP object files in user space. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+};
+
+static const struct command commands[] = {
+    {"help", NULL, "help"},
+};
+
+static int usage(FILE *out)
+{
+    fprintf(out, "usage: xdpvm COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  xdpvm %s\n", commands[i].usage);
+    return out == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
+        return usage(stdout);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (commands[i].run && !strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "xdpvm: error: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}
