@@ -81,10 +81,21 @@ SANTEST_BINS:= $(patsubst tests/%.c,build-san/tests/%,$(TEST_SRCS))
 BENCH_BINS  := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRCS))
 BPF_OBJS    := $(patsubst %.bpf.c,build/bpf/%.o,$(EXAMPLE_SRCS) $(TESTBPF_SRCS))
 
+# The bundled capture, generated (deterministically) rather than committed.
+DATA := build/data/mixed.pcap build/data/mixed.pcapng
+build/data/mixed.pcap: scripts/gen_pcap.py
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)python3 scripts/gen_pcap.py $@
+build/data/mixed.pcapng: scripts/gen_pcap.py
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)python3 scripts/gen_pcap.py --format pcapng $@
+
 .PHONY: all deps lib cli tests san demo test test-fast bench clean
 .SECONDARY:
 
-all: lib cli $(BPF_OBJS) tests
+all: lib cli $(BPF_OBJS) $(DATA) tests
 lib: build/libxdpvm.a build/libxdpvm.so
 cli: build/bin/xdpvm
 tests: $(TEST_BINS)
@@ -97,7 +108,7 @@ build/.deps-ok: scripts/deps.sh
 
 # The main job: the router example over the bundled mixed-traffic pcap.
 demo: all
-	./build/bin/xdpvm run build/bpf/examples/router.o --in data/mixed.pcap \
+	./build/bin/xdpvm run build/bpf/examples/router.o --in build/data/mixed.pcap \
 	    --out-tx build/router-tx.pcap --out-pass build/router-pass.pcap
 
 # Every test in both trees. tests/run.sh prints the closing "N passed, N failed, N skipped".
