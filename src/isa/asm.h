@@ -18,4 +18,8 @@ struct xdpvm_asm_error {
 /* Assemble text into *out (malloc'd, caller frees). Returns 0 or -EINVAL with err set. */
 int xdpvm_asm(const char *text, struct xdpvm_insn **out, size_t *count, struct xdpvm_asm_error *err);
 
+/* Name of an lddw pseudo source (src field) in this syntax, written as lddw's optional third
+ * operand: "map_fd", "map_value", ...; "imm" for 0; NULL when src is not a pseudo kind. */
+const char *xdpvm_asm_pseudo_name(unsigned src);
+
 #endif
