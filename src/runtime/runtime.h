@@ -102,6 +102,9 @@ struct xdpvm_prog {
     void *jit_code;           /* entry of JIT-compiled code, NULL when interpreted */
     size_t jit_size;
     void *jit_state;          /* owned by the JIT */
+    /* Pre-decoded form for the interpreter, built by xdpvm_interp_prepare (or on the first
+     * run) and freed by xdpvm_interp_release (interp.h). */
+    void *interp_cache;
 };
 
 #define XDPVM_MAX_TAIL_CALLS 33

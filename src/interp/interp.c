@@ -1,0 +1,498 @@
+/* Interpreter: load-time checks, the pre-decoded program cache, entry points and the checked
+ * executor's memory rules. The executors themselves are in interp_exec.c. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp_private.h"
+#include "maps/maps.h"
+
+#define BPF_F_RDONLY_PROG (1u << 7) /* linux/bpf.h: the program may only read the map */
+
+static int prep_fail(char *err, size_t err_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int prep_fail(char *err, size_t err_size, const char *fmt, ...)
+{
+    if (err && err_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_size, fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+static void cache_free(struct interp_cache *c)
+{
+    if (!c)
+        return;
+    free(c->ops[0]);
+    free(c->ops[1]);
+    free(c->reg_masks);
+    free(c->subprog_start);
+    free(c->maps);
+    free(c);
+}
+
+/* Registers an instruction reads and writes, for the checked executor's initialisation rule.
+ * Calls and exits adjust the set in their handlers beyond what is recorded here. */
+static uint32_t reg_mask(const struct xdpvm_decoded *d)
+{
+    const struct xdpvm_op_info *info = &xdpvm_op_table[d->op];
+    uint32_t dst = REG_BIT(d->dst), src = REG_BIT(d->src), reads = 0, writes = 0;
+    bool is_mov = (info->code & 0xf0) == XDPVM_ALU_MOV &&
+                  (XDPVM_CLASS(info->code) == XDPVM_CLASS_ALU || XDPVM_CLASS(info->code) == XDPVM_CLASS_ALU64);
+    switch (info->shape) {
+    case XDPVM_SHAPE_ALU_IMM: reads = is_mov ? 0 : dst; writes = dst; break;
+    case XDPVM_SHAPE_ALU_REG: reads = is_mov ? src : dst | src; writes = dst; break;
+    case XDPVM_SHAPE_NEG:
+    case XDPVM_SHAPE_END: reads = dst; writes = dst; break;
+    case XDPVM_SHAPE_MOVSX: reads = src; writes = dst; break;
+    case XDPVM_SHAPE_JMP_IMM: reads = dst; break;
+    case XDPVM_SHAPE_JMP_REG: reads = dst | src; break;
+    case XDPVM_SHAPE_CALLX: reads = dst; break;
+    case XDPVM_SHAPE_EXIT: reads = REG_BIT(0); break;
+    case XDPVM_SHAPE_LDX: reads = src; writes = dst; break;
+    case XDPVM_SHAPE_ST: reads = dst; break;
+    case XDPVM_SHAPE_STX: reads = dst | src; break;
+    case XDPVM_SHAPE_ATOMIC:
+        reads = dst | src;
+        if (d->imm & XDPVM_ATOMIC_FETCH)
+            writes = src;
+        if (d->imm == XDPVM_ATOMIC_CMPXCHG) {
+            reads |= REG_BIT(0);
+            writes = REG_BIT(0);
+        }
+        break;
+    case XDPVM_SHAPE_LDDW: writes = dst; break;
+    default: break; /* ja, gotol, call, call local */
+    }
+    return reads | writes << 16;
+}
+
+static bool is_jump(enum xdpvm_shape shape)
+{
+    return shape == XDPVM_SHAPE_JMP_IMM || shape == XDPVM_SHAPE_JMP_REG ||
+           shape == XDPVM_SHAPE_JA || shape == XDPVM_SHAPE_GOTOL;
+}
+
+static bool map_handle_known(const struct xdpvm_prog *prog, uint64_t value)
+{
+    for (size_t i = 0; i < prog->map_count; i++)
+        if ((uint64_t)(uintptr_t)prog->maps[i] == value)
+            return true;
+    return false;
+}
+
+static bool in_range(uint64_t addr, uint64_t size, uint64_t start, uint64_t len)
+{
+    return addr >= start && size <= len && addr - start <= len - size;
+}
+
+/* Checks prog and builds its cache (see xdpvm_interp_prepare). */
+static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out, char *err,
+                       size_t err_size)
+{
+    size_t n = prog->count;
+    const char *name = prog->name[0] ? prog->name : "program";
+    if (!prog->insns || n == 0)
+        return prep_fail(err, err_size, "%s: no instructions", name);
+    if (n > XDPVM_INTERP_MAX_INSNS)
+        return prep_fail(err, err_size, "%s: too many instructions (%zu, the limit is %u)", name, n,
+                         XDPVM_INTERP_MAX_INSNS);
+    struct xdpvm_decode_error derr;
+    if (xdpvm_isa_check_program(prog->insns, n, &derr))
+        return prep_fail(err, err_size, "%s: instruction %zu: %s", name, derr.index, derr.message);
+
+    int rc = -ENOMEM;
+    struct interp_cache *c = calloc(1, sizeof(*c));
+    struct xdpvm_decoded *dec = calloc(n, sizeof(*dec));
+    uint8_t *second_slot = calloc(n, 1);
+    uint32_t *subprog_of = calloc(n, sizeof(*subprog_of));
+    if (!c || !dec || !second_slot || !subprog_of)
+        goto out;
+    c->count = n;
+    c->ops[0] = calloc(n, sizeof(struct interp_op));
+    c->ops[1] = calloc(n, sizeof(struct interp_op));
+    c->reg_masks = calloc(n, sizeof(uint32_t));
+    c->subprog_start = calloc(n, 1);
+    c->maps = calloc(prog->map_count ? prog->map_count : 1, sizeof(*c->maps));
+    if (!c->ops[0] || !c->ops[1] || !c->reg_masks || !c->subprog_start || !c->maps)
+        goto out;
+    rc = -EINVAL;
+
+    /* Pass 1: decode; subprogram starts are call targets and callback references. */
+    c->subprog_start[0] = 1;
+    for (size_t i = 0; i < n; i += dec[i].slots) {
+        xdpvm_isa_decode(prog->insns, n, i, &dec[i], NULL); /* cannot fail: checked above */
+        if (dec[i].slots == 2)
+            second_slot[i + 1] = 1;
+    }
+    for (size_t i = 0; i < n; i += dec[i].slots) {
+        const struct xdpvm_decoded *d = &dec[i];
+        bool func_ref = d->op == XDPVM_OP_LDDW && d->src == XDPVM_PSEUDO_FUNC;
+        if (d->op != XDPVM_OP_CALL_LOCAL && !func_ref)
+            continue;
+        int64_t target = (int64_t)i + 1 + d->imm;
+        if (target < 0 || (uint64_t)target >= n || second_slot[target]) {
+            rc = prep_fail(err, err_size, "%s: instruction %zu: %s to instruction %" PRId64
+                           ", which is not an instruction of the program", name, i,
+                           func_ref ? "callback reference" : "local call", target);
+            goto out;
+        }
+        c->subprog_start[target] = 1;
+    }
+    uint32_t sub = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c->subprog_start[i] && i)
+            sub++;
+        subprog_of[i] = sub;
+    }
+
+    /* Pass 2: per-instruction rules. */
+    for (size_t i = 0; i < n; i += dec[i].slots) {
+        const struct xdpvm_decoded *d = &dec[i];
+        const struct xdpvm_op_info *info = &xdpvm_op_table[d->op];
+        uint32_t mask = reg_mask(d);
+        if (REG_MASK_WRITES(mask) & REG_BIT(XDPVM_REG_FP)) {
+            rc = prep_fail(err, err_size, "%s: instruction %zu: %s writes r10, the read-only frame "
+                           "pointer", name, i, info->mnemonic);
+            goto out;
+        }
+        if (is_jump(info->shape)) {
+            int64_t target = xdpvm_isa_jump_target(d, i);
+            if (target == (int64_t)i) {
+                rc = prep_fail(err, err_size, "%s: instruction %zu: %s jumps to itself: an infinite "
+                               "loop", name, i, info->mnemonic);
+                goto out;
+            }
+            if (subprog_of[target] != subprog_of[i]) {
+                rc = prep_fail(err, err_size, "%s: instruction %zu: %s to instruction %" PRId64
+                               " leaves its subprogram (jumps may not cross into another function)",
+                               name, i, info->mnemonic, target);
+                goto out;
+            }
+        }
+        size_t next = i + d->slots;
+        if ((next == n || c->subprog_start[next]) && info->shape != XDPVM_SHAPE_EXIT &&
+            info->shape != XDPVM_SHAPE_JA && info->shape != XDPVM_SHAPE_GOTOL) {
+            rc = prep_fail(err, err_size, "%s: instruction %zu: the subprogram ends with %s, not with "
+                           "exit or an unconditional jump", name, i, info->mnemonic);
+            goto out;
+        }
+        if (d->op == XDPVM_OP_CALL) {
+            if (d->imm < 0 || d->imm >= XDPVM_MAX_HELPER_ID || !prog->helpers ||
+                !prog->helpers->by_id[d->imm]) {
+                rc = prep_fail(err, err_size, "%s: instruction %zu: call to helper %d, which is not "
+                               "available to this program (unknown helper id)", name, i, d->imm);
+                goto out;
+            }
+        }
+        uint64_t imm64 = d->imm64;
+        if (d->op == XDPVM_OP_LDDW) {
+            switch (d->src) {
+            case XDPVM_PSEUDO_NONE: break;
+            case XDPVM_PSEUDO_FUNC: imm64 = (uint64_t)((int64_t)i + 1 + d->imm); break;
+            case XDPVM_PSEUDO_MAP_FD:
+            case XDPVM_PSEUDO_MAP_IDX:
+                if (!map_handle_known(prog, imm64)) {
+                    rc = prep_fail(err, err_size, "%s: instruction %zu: lddw of a map reference "
+                                   "(src=%u) whose value 0x%" PRIx64 " is not one of the program's "
+                                   "%zu maps (unresolved map reference)", name, i, d->src, imm64,
+                                   prog->map_count);
+                    goto out;
+                }
+                break;
+            case XDPVM_PSEUDO_MAP_VALUE:
+            case XDPVM_PSEUDO_MAP_IDX_VALUE: {
+                bool found = false;
+                for (size_t m = 0; m < prog->map_count && !found; m++) {
+                    void *start;
+                    size_t len;
+                    xdpvm_map_storage(prog->maps[m], &start, &len);
+                    found = in_range(imm64, 1, (uintptr_t)start, len);
+                }
+                if (!found) {
+                    rc = prep_fail(err, err_size, "%s: instruction %zu: lddw of a map value address "
+                                   "(src=%u) 0x%" PRIx64 " that lies in none of the program's %zu "
+                                   "maps (unresolved map reference)", name, i, d->src, imm64,
+                                   prog->map_count);
+                    goto out;
+                }
+                break;
+            }
+            default:
+                rc = prep_fail(err, err_size, "%s: instruction %zu: lddw with src=%u (BTF object "
+                               "reference) is not supported", name, i, d->src);
+                goto out;
+            }
+        }
+        c->reg_masks[i] = mask;
+        for (int v = 0; v < 2; v++) {
+            struct interp_op *op = &c->ops[v][i];
+            op->dst = d->dst;
+            op->src = d->src;
+            op->off = d->off;
+            op->imm = d->slots == 2 ? (int32_t)(uint32_t)imm64 : d->imm;
+            if (d->slots == 2)
+                c->ops[v][i + 1].imm = (int32_t)(uint32_t)(imm64 >> 32);
+        }
+    }
+
+    /* Handler addresses of each executor. */
+    const void *const *labels[2];
+    interp_exec_fast(NULL, NULL, 0, NULL, 0, 0, NULL, &labels[VARIANT_FAST]);
+    interp_exec_checked(NULL, NULL, 0, NULL, 0, 0, NULL, &labels[VARIANT_CHECKED]);
+    for (size_t i = 0; i < n; i++) {
+        enum xdpvm_op op = second_slot[i] ? XDPVM_OP_INVALID : dec[i].op;
+        c->ops[VARIANT_FAST][i].label = labels[VARIANT_FAST][op];
+        c->ops[VARIANT_CHECKED][i].label = labels[VARIANT_CHECKED][op];
+    }
+
+    for (size_t m = 0; m < prog->map_count; m++) {
+        void *start;
+        size_t len;
+        const struct xdpvm_map_spec *spec = xdpvm_map_get_spec(prog->maps[m]);
+        xdpvm_map_storage(prog->maps[m], &start, &len);
+        c->maps[m] = (struct interp_map_range){(uintptr_t)start, len,
+                                               !(spec->map_flags & BPF_F_RDONLY_PROG), spec->name};
+    }
+    c->map_count = prog->map_count;
+    rc = 0;
+out:
+    if (rc == -ENOMEM)
+        prep_fail(err, err_size, "%s: out of memory preparing %zu instructions", name, n);
+    free(dec);
+    free(second_slot);
+    free(subprog_of);
+    if (rc)
+        cache_free(c);
+    else
+        *out = c;
+    return rc;
+}
+
+/* Builds and publishes the cache once; concurrent first runs race benignly (the loser
+ * frees its copy). The cache field is written through a const program: it is the one
+ * lazily filled field, and programs are never allocated in read-only memory. */
+static int cache_install(const struct xdpvm_prog *prog, char *err, size_t err_size)
+{
+    void **slot = (void **)&prog->interp_cache;
+    if (__atomic_load_n(slot, __ATOMIC_ACQUIRE))
+        return 0;
+    struct interp_cache *c = NULL;
+    int rc = cache_build(prog, &c, err, err_size);
+    if (rc)
+        return rc;
+    void *expected = NULL;
+    if (!__atomic_compare_exchange_n(slot, &expected, c, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        cache_free(c);
+    return 0;
+}
+
+int xdpvm_interp_prepare(struct xdpvm_prog *prog, char *err, size_t err_size)
+{
+    return cache_install(prog, err, err_size);
+}
+
+void xdpvm_interp_release(struct xdpvm_prog *prog)
+{
+    cache_free(prog->interp_cache);
+    prog->interp_cache = NULL;
+}
+
+const struct interp_cache *interp_cache_get(struct xdpvm_run *run, const struct xdpvm_prog *prog)
+{
+    const struct interp_cache *c = __atomic_load_n(&prog->interp_cache, __ATOMIC_ACQUIRE);
+    if (c)
+        return c;
+    char err[sizeof(run->error_message)];
+    if (cache_install(prog, err, sizeof(err))) {
+        xdpvm_run_fail(run, 0, -EINVAL, "%s", err);
+        return NULL;
+    }
+    return __atomic_load_n(&prog->interp_cache, __ATOMIC_ACQUIRE);
+}
+
+/* ---- memory rules of the checked executor ---- */
+
+static void stack_bounds(const struct interp_state *st, uint64_t *lo, uint64_t *hi)
+{
+    /* The active frames are contiguous: callees may use pointers into their callers' frames. */
+    *lo = interp_frame_top(st, st->depth) - XDPVM_STACK_SIZE;
+    *hi = interp_frame_top(st, 0);
+}
+
+bool interp_access_ok(const struct interp_state *st, const struct interp_cache *cache,
+                      uint64_t addr, uint64_t size, bool write)
+{
+    uint64_t lo, hi;
+    stack_bounds(st, &lo, &hi);
+    if (in_range(addr, size, lo, hi - lo))
+        return true;
+    const struct xdpvm_run *run = st->run;
+    for (unsigned i = 0; i < run->region_count; i++) {
+        const struct xdpvm_region *r = &run->regions[i];
+        if (in_range(addr, size, r->start, r->len) && (r->writable || !write))
+            return true;
+    }
+    for (size_t i = 0; i < cache->map_count; i++) {
+        const struct interp_map_range *m = &cache->maps[i];
+        if (in_range(addr, size, m->start, m->len) && (m->writable || !write))
+            return true;
+    }
+    return false;
+}
+
+struct nearest {
+    const char *what;
+    uint64_t start, len, distance;
+    bool writable, inside;
+};
+
+static void consider(struct nearest *best, const char *what, uint64_t start, uint64_t len,
+                     bool writable, uint64_t addr, uint64_t size)
+{
+    uint64_t end = start + len, distance;
+    bool inside = in_range(addr, size, start, len);
+    if (inside)
+        distance = 0;
+    else if (addr < start)
+        distance = start - addr;
+    else if (addr >= end)
+        distance = addr - end + 1;
+    else
+        distance = addr + size - end; /* starts inside, runs past the end */
+    if (!best->what || distance < best->distance)
+        *best = (struct nearest){what, start, len, distance, writable, inside};
+}
+
+void interp_access_fail(const struct interp_state *st, const struct interp_cache *cache,
+                        size_t pc, uint64_t addr, uint64_t size, bool write, bool atomic)
+{
+    struct xdpvm_run *run = st->run;
+    const char *kind = atomic ? "atomic operation" : write ? "store" : "load";
+    if (atomic && (addr & (size - 1)) && interp_access_ok(st, cache, addr, size, write)) {
+        xdpvm_run_fail(run, pc, -EFAULT, "instruction %zu: misaligned %s of %" PRIu64 " bytes at "
+                       "0x%" PRIx64 " (atomics need natural alignment)", pc, kind, size, addr);
+        return;
+    }
+    if (addr < 4096 || addr + size < addr) {
+        xdpvm_run_fail(run, pc, -EFAULT, "instruction %zu: %s of %" PRIu64 " bytes at 0x%" PRIx64
+                       ": %s", pc, kind, size, addr,
+                       addr < 4096 ? "null pointer dereference" : "the address range wraps around");
+        return;
+    }
+    struct nearest best = {0};
+    uint64_t lo, hi;
+    stack_bounds(st, &lo, &hi);
+    consider(&best, "stack", lo, hi - lo, true, addr, size);
+    for (unsigned i = 0; i < run->region_count; i++) {
+        const struct xdpvm_region *r = &run->regions[i];
+        consider(&best, r->what ? r->what : "region", r->start, r->len, r->writable, addr, size);
+    }
+    for (size_t i = 0; i < cache->map_count; i++) {
+        const struct interp_map_range *m = &cache->maps[i];
+        consider(&best, m->name, m->start, m->len, m->writable, addr, size);
+    }
+    if (best.inside)
+        xdpvm_run_fail(run, pc, -EACCES, "instruction %zu: %s of %" PRIu64 " bytes at 0x%" PRIx64
+                       " into %s, which the program may only read", pc, kind, size, addr, best.what);
+    else
+        xdpvm_run_fail(run, pc, -EFAULT, "instruction %zu: %s of %" PRIu64 " bytes at 0x%" PRIx64
+                       " is outside every region the program may access; nearest is %s "
+                       "[0x%" PRIx64 ", +%" PRIu64 ") at %" PRIu64 " bytes %s",
+                       pc, kind, size, addr, best.what, best.start, best.len, best.distance,
+                       addr < best.start ? "before its start" : "past its end");
+}
+
+/* ---- entry points ---- */
+
+static interp_exec_fn exec_for(const struct xdpvm_prog *prog)
+{
+    return prog->verified ? interp_exec_fast : interp_exec_checked;
+}
+
+/* run->call_subprog: a callback runs in a new frame below the helper's caller. */
+static uint64_t call_subprog(struct xdpvm_run *run, uint64_t insn_index, uint64_t r1, uint64_t r2,
+                             uint64_t r3, uint64_t r4, uint64_t r5)
+{
+    struct interp_state *st = run->executor_state;
+    const struct interp_cache *cache = run->prog->interp_cache;
+    if (run->stop)
+        return 0;
+    if (insn_index >= cache->count || !cache->subprog_start[insn_index]) {
+        xdpvm_run_fail(run, run->error_pc, -EINVAL, "instruction %zu: callback at instruction %" PRIu64
+                       " is not the start of a subprogram", run->error_pc, insn_index);
+        return 0;
+    }
+    unsigned caller_depth = st->depth;
+    if (caller_depth + 1 >= XDPVM_MAX_CALL_DEPTH) {
+        xdpvm_run_fail(run, run->error_pc, -E2BIG, "instruction %zu: callback: the call stack would "
+                       "exceed %d frames", run->error_pc, XDPVM_MAX_CALL_DEPTH);
+        return 0;
+    }
+    const uint64_t args[5] = {r1, r2, r3, r4, r5};
+    uint64_t r0 = 0;
+    size_t caller_pc = run->error_pc;
+    exec_for(run->prog)(st, run->prog, insn_index, args, REG_ARGS_MASK | REG_BIT(XDPVM_REG_FP),
+                        caller_depth + 1, &r0, NULL);
+    st->depth = caller_depth;
+    if (!run->error)
+        run->error_pc = caller_pc;
+    return r0;
+}
+
+static int run_common(struct xdpvm_run *run, const uint64_t args[5], uint32_t init, uint64_t *r0)
+{
+    const struct xdpvm_prog *prog = run->prog;
+    if (!prog) {
+        xdpvm_run_fail(run, 0, -EINVAL, "no program to run (run->prog is NULL)");
+        return run->error;
+    }
+    if (!interp_cache_get(run, prog))
+        return run->error;
+    _Alignas(16) uint8_t stack[XDPVM_MAX_CALL_DEPTH * XDPVM_STACK_SIZE];
+    if (!prog->verified) /* reads of never-written stack give 0, not old C stack contents */
+        memset(stack, 0, sizeof(stack));
+    uint64_t budget = run->insn_budget ? run->insn_budget : XDPVM_DEFAULT_INSN_BUDGET;
+    struct interp_state st = {.run = run, .stack = stack, .depth = 0, .budget_left = budget};
+    void *outer_state = run->executor_state;
+    uint64_t (*outer_call_subprog)(struct xdpvm_run *, uint64_t, uint64_t, uint64_t, uint64_t,
+                                   uint64_t, uint64_t) = run->call_subprog;
+    run->executor_state = &st;
+    run->call_subprog = call_subprog;
+    uint64_t result = 0;
+    int rc = exec_for(prog)(&st, prog, 0, args, init | REG_BIT(XDPVM_REG_FP), 0, &result, NULL);
+    run->insns_executed += budget - st.budget_left;
+    run->executor_state = outer_state;
+    run->call_subprog = outer_call_subprog;
+    if (rc)
+        return rc;
+    *r0 = result;
+    return 0;
+}
+
+int xdpvm_interp_run(struct xdpvm_run *run, uint64_t *r0)
+{
+    const uint64_t args[5] = {(uint64_t)(uintptr_t)run->ctx};
+    return run_common(run, args, REG_BIT(1), r0);
+}
+
+int xdpvm_interp_run_args(struct xdpvm_run *run, const uint64_t args[5], uint64_t *r0)
+{
+    return run_common(run, args, REG_ARGS_MASK, r0);
+}
+
+bool xdpvm_interp_access_ok(const struct xdpvm_run *run, uint64_t addr, uint64_t size, bool write)
+{
+    const struct interp_state *st = run->executor_state;
+    const struct interp_cache *cache = run->prog ? run->prog->interp_cache : NULL;
+    if (run->call_subprog != call_subprog || !st || !cache)
+        return false;
+    return interp_access_ok(st, cache, addr, size, write);
+}
+

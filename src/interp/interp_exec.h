@@ -1,0 +1,425 @@
+/* The executor body, compiled twice by interp_exec.c: EXEC_CHECKED 1 (unverified programs:
+ * memory, register-initialisation and budget checks) and 0 (verified programs: none).
+ * Define EXEC_CHECKED, EXEC_NAME, EXEC_OTHER (the other variant) and EXEC_VARIANT first.
+ *
+ * One label per row of XDPVM_OPCODES: the label table below is that expansion, and the
+ * compiler refuses a row without a handler (undefined label) or a handler without a row
+ * (unused label). Families of rows get their handlers from the same family macros isa.h
+ * builds the table from. */
+
+int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t start_pc,
+              const uint64_t args[5], uint32_t init, unsigned depth, uint64_t *r0_out,
+              const void *const **labels_out)
+{
+    static const void *const labels[XDPVM_OP__COUNT] = {
+        [XDPVM_OP_INVALID] = &&op_INVALID,
+#define LABEL_ROW(NAME, ...) [XDPVM_OP_##NAME] = &&op_##NAME,
+        XDPVM_OPCODES(LABEL_ROW)
+#undef LABEL_ROW
+    };
+    if (labels_out) {
+        *labels_out = labels;
+        return 0;
+    }
+
+    struct xdpvm_run *run = st->run;
+    const struct interp_cache *cache = prog->interp_cache;
+    const struct xdpvm_helper_table *helpers = prog->helpers;
+    const struct interp_op *base = cache->ops[EXEC_VARIANT];
+    const struct interp_op *ip = base + start_pc;
+    const unsigned entry_depth = depth;
+    struct frame {
+        const struct interp_op *ret;
+        const struct xdpvm_prog *prog;
+        uint64_t callee_saved[4]; /* r6..r9 */
+        uint32_t init;
+    } frames[XDPVM_MAX_CALL_DEPTH];
+    uint64_t reg[XDPVM_REG_COUNT] = {0};
+    const struct xdpvm_prog *next;
+    const struct xdpvm_helper *helper;
+    int rc;
+#if EXEC_CHECKED
+    const uint32_t *masks = cache->reg_masks;
+    uint64_t addr;
+    uint32_t bad;
+#else
+    (void)init;
+#endif
+    for (int i = 0; i < 5; i++)
+        reg[1 + i] = args[i];
+    reg[XDPVM_REG_FP] = interp_frame_top(st, depth);
+    st->depth = depth;
+
+#define PC ((size_t)(ip - base))
+#define FAIL(err, fmt, ...)                                                                       \
+    do {                                                                                          \
+        xdpvm_run_fail(run, PC, err, "instruction %zu: " fmt, PC, ##__VA_ARGS__);                 \
+        return run->error;                                                                        \
+    } while (0)
+#if EXEC_CHECKED
+#define DISPATCH()                                                                                \
+    do {                                                                                          \
+        if (__builtin_expect(st->budget_left-- == 0, 0))                                          \
+            goto budget_exhausted;                                                                \
+        uint32_t mask_ = masks[PC];                                                               \
+        if (__builtin_expect((REG_MASK_READS(mask_) & ~init) != 0, 0))                            \
+            goto uninitialised_read;                                                              \
+        init |= REG_MASK_WRITES(mask_);                                                           \
+        goto *ip->label;                                                                          \
+    } while (0)
+#define CHECK_MEM(a, size, write, atomic)                                                         \
+    do {                                                                                          \
+        addr = (a);                                                                               \
+        if (__builtin_expect(!interp_access_ok(st, cache, addr, size, write) ||                  \
+                                 ((atomic) && (addr & ((size) - 1))), 0)) {                       \
+            interp_access_fail(st, cache, PC, addr, size, write, atomic);                        \
+            return run->error;                                                                    \
+        }                                                                                         \
+    } while (0)
+#else
+#define DISPATCH() goto *ip->label
+#define CHECK_MEM(a, size, write, atomic) ((void)0)
+#endif
+#define NEXT()                                                                                    \
+    do {                                                                                          \
+        ip++;                                                                                     \
+        DISPATCH();                                                                               \
+    } while (0)
+#define DST reg[ip->dst]
+#define SRC reg[ip->src]
+#define IMM64 ((uint64_t)(int64_t)ip->imm)
+#define IMM32 ((uint64_t)(uint32_t)ip->imm)
+#define MEM_ADDR(r) (reg[r] + (uint64_t)(int64_t)ip->off)
+#define PTR(a) ((void *)(uintptr_t)(a))
+
+    DISPATCH();
+
+    /* ALU: add sub mul or and lsh rsh xor arsh, 64 and 32 bits, immediate and register. */
+#define ALU_HANDLERS(X, NAME, OP, MN, COP)                                                        \
+    op_##NAME##64_IMM : DST = alu64_##NAME(DST, IMM64);                                           \
+    NEXT();                                                                                       \
+    op_##NAME##64_REG : DST = alu64_##NAME(DST, SRC);                                             \
+    NEXT();                                                                                       \
+    op_##NAME##32_IMM : DST = alu32_##NAME((uint32_t)DST, (uint32_t)ip->imm);                     \
+    NEXT();                                                                                       \
+    op_##NAME##32_REG : DST = alu32_##NAME((uint32_t)DST, (uint32_t)SRC);                         \
+    NEXT();
+    XDPVM_ALU_BINARY_OPS(ALU_HANDLERS, _)
+#undef ALU_HANDLERS
+
+    /* Division and modulo: the ISA's results for a zero divisor and for INT_MIN / -1. */
+#define DIV_HANDLERS(NAME, FN64, FN32)                                                            \
+    op_##NAME##64_IMM : DST = FN64(DST, IMM64);                                                   \
+    NEXT();                                                                                       \
+    op_##NAME##64_REG : DST = FN64(DST, SRC);                                                     \
+    NEXT();                                                                                       \
+    op_##NAME##32_IMM : DST = FN32(DST, IMM32);                                                   \
+    NEXT();                                                                                       \
+    op_##NAME##32_REG : DST = FN32(DST, SRC);                                                     \
+    NEXT();
+    DIV_HANDLERS(DIV, udiv64, udiv32)
+    DIV_HANDLERS(SDIV, sdiv64, sdiv32)
+    DIV_HANDLERS(MOD, umod64, umod32)
+    DIV_HANDLERS(SMOD, smod64, smod32)
+#undef DIV_HANDLERS
+
+op_NEG64:
+    DST = 0 - DST;
+    NEXT();
+op_NEG32:
+    DST = (uint32_t)(0u - (uint32_t)DST);
+    NEXT();
+op_MOV64_IMM:
+    DST = IMM64;
+    NEXT();
+op_MOV64_REG:
+    DST = SRC;
+    NEXT();
+op_MOV32_IMM:
+    DST = IMM32;
+    NEXT();
+op_MOV32_REG:
+    DST = (uint32_t)SRC;
+    NEXT();
+op_MOVSX8_64:
+    DST = (uint64_t)(int64_t)(int8_t)SRC;
+    NEXT();
+op_MOVSX16_64:
+    DST = (uint64_t)(int64_t)(int16_t)SRC;
+    NEXT();
+op_MOVSX32_64:
+    DST = (uint64_t)(int64_t)(int32_t)SRC;
+    NEXT();
+op_MOVSX8_32:
+    DST = (uint32_t)(int32_t)(int8_t)SRC;
+    NEXT();
+op_MOVSX16_32:
+    DST = (uint32_t)(int32_t)(int16_t)SRC;
+    NEXT();
+
+    /* Byte order: the host is little-endian (checked in interp_exec.c), so "le" truncates
+     * and "be" and the unconditional bswap swap. */
+op_LE16:
+    DST = (uint16_t)DST;
+    NEXT();
+op_LE32:
+    DST = (uint32_t)DST;
+    NEXT();
+op_LE64:
+    NEXT();
+op_BE16:
+op_BSWAP16:
+    DST = __builtin_bswap16((uint16_t)DST);
+    NEXT();
+op_BE32:
+op_BSWAP32:
+    DST = __builtin_bswap32((uint32_t)DST);
+    NEXT();
+op_BE64:
+op_BSWAP64:
+    DST = __builtin_bswap64(DST);
+    NEXT();
+
+    /* Jumps: ip moves by off (imm for gotol) relative to the next instruction. */
+op_JA:
+    ip += ip->off;
+    NEXT();
+op_GOTOL:
+    ip += ip->imm;
+    NEXT();
+#define JMP_HANDLERS(X, NAME, OP, MN, COP, VER)                                                   \
+    op_##NAME##_IMM : if (cmp_##NAME(DST, IMM64, (int64_t)DST, (int64_t)IMM64)) ip += ip->off;    \
+    NEXT();                                                                                       \
+    op_##NAME##_REG : if (cmp_##NAME(DST, SRC, (int64_t)DST, (int64_t)SRC)) ip += ip->off;        \
+    NEXT();                                                                                       \
+    op_##NAME##32_IMM : if (cmp_##NAME((uint32_t)DST, (uint32_t)ip->imm, (int32_t)DST, ip->imm))  \
+        ip += ip->off;                                                                            \
+    NEXT();                                                                                       \
+    op_##NAME##32_REG : if (cmp_##NAME((uint32_t)DST, (uint32_t)SRC, (int32_t)DST, (int32_t)SRC)) \
+        ip += ip->off;                                                                            \
+    NEXT();
+    XDPVM_JMP_COND_OPS(JMP_HANDLERS, _)
+#undef JMP_HANDLERS
+
+    /* Memory: zero-extending loads, stores of imm and of a register. */
+#define MEM_HANDLERS(X, NAME, SZ, SFX, BYTES)                                                     \
+    op_LDX##NAME : {                                                                              \
+        mem_##NAME##_t v_;                                                                        \
+        CHECK_MEM(MEM_ADDR(ip->src), BYTES, false, false);                                        \
+        memcpy(&v_, PTR(MEM_ADDR(ip->src)), BYTES);                                               \
+        DST = v_;                                                                                 \
+    }                                                                                             \
+    NEXT();                                                                                       \
+    op_ST##NAME : {                                                                               \
+        mem_##NAME##_t v_ = (mem_##NAME##_t)IMM64;                                                \
+        CHECK_MEM(MEM_ADDR(ip->dst), BYTES, true, false);                                         \
+        memcpy(PTR(MEM_ADDR(ip->dst)), &v_, BYTES);                                               \
+    }                                                                                             \
+    NEXT();                                                                                       \
+    op_STX##NAME : {                                                                              \
+        mem_##NAME##_t v_ = (mem_##NAME##_t)SRC;                                                  \
+        CHECK_MEM(MEM_ADDR(ip->dst), BYTES, true, false);                                         \
+        memcpy(PTR(MEM_ADDR(ip->dst)), &v_, BYTES);                                               \
+    }                                                                                             \
+    NEXT();
+    XDPVM_SIZES(MEM_HANDLERS, _)
+#undef MEM_HANDLERS
+
+    /* Sign-extending loads (v4). */
+#define LDXS_HANDLER(NAME, T)                                                                     \
+    op_LDXS##NAME : {                                                                             \
+        T v_;                                                                                     \
+        CHECK_MEM(MEM_ADDR(ip->src), sizeof(T), false, false);                                    \
+        memcpy(&v_, PTR(MEM_ADDR(ip->src)), sizeof(T));                                           \
+        DST = (uint64_t)(int64_t)v_;                                                              \
+    }                                                                                             \
+    NEXT();
+    LDXS_HANDLER(B, int8_t)
+    LDXS_HANDLER(H, int16_t)
+    LDXS_HANDLER(W, int32_t)
+#undef LDXS_HANDLER
+
+    /* Atomics: __atomic builtins so workers sharing a map value stay consistent. 32-bit
+     * results loaded into a register are zero-extended. */
+#define ATOMIC_HANDLERS(X, NAME, OP, MN, COP)                                                     \
+    op_ATOMIC32_##NAME : CHECK_MEM(MEM_ADDR(ip->dst), 4, true, true);                             \
+    atomic_##NAME(uint32_t, (uint32_t *)PTR(MEM_ADDR(ip->dst)));                                  \
+    NEXT();                                                                                       \
+    op_ATOMIC64_##NAME : CHECK_MEM(MEM_ADDR(ip->dst), 8, true, true);                             \
+    atomic_##NAME(uint64_t, (uint64_t *)PTR(MEM_ADDR(ip->dst)));                                  \
+    NEXT();
+#define atomic_ADD(T, p) (void)__atomic_fetch_add(p, (T)SRC, __ATOMIC_SEQ_CST)
+#define atomic_OR(T, p) (void)__atomic_fetch_or(p, (T)SRC, __ATOMIC_SEQ_CST)
+#define atomic_AND(T, p) (void)__atomic_fetch_and(p, (T)SRC, __ATOMIC_SEQ_CST)
+#define atomic_XOR(T, p) (void)__atomic_fetch_xor(p, (T)SRC, __ATOMIC_SEQ_CST)
+#define atomic_FETCH_ADD(T, p) SRC = __atomic_fetch_add(p, (T)SRC, __ATOMIC_SEQ_CST)
+#define atomic_FETCH_OR(T, p) SRC = __atomic_fetch_or(p, (T)SRC, __ATOMIC_SEQ_CST)
+#define atomic_FETCH_AND(T, p) SRC = __atomic_fetch_and(p, (T)SRC, __ATOMIC_SEQ_CST)
+#define atomic_FETCH_XOR(T, p) SRC = __atomic_fetch_xor(p, (T)SRC, __ATOMIC_SEQ_CST)
+#define atomic_XCHG(T, p) SRC = __atomic_exchange_n(p, (T)SRC, __ATOMIC_SEQ_CST)
+#define atomic_CMPXCHG(T, p)                                                                      \
+    do {                                                                                          \
+        T expected_ = (T)reg[0];                                                                  \
+        __atomic_compare_exchange_n(p, &expected_, (T)SRC, false, __ATOMIC_SEQ_CST,               \
+                                    __ATOMIC_SEQ_CST);                                            \
+        reg[0] = expected_;                                                                       \
+    } while (0)
+    XDPVM_ATOMIC_OPS(ATOMIC_HANDLERS, _)
+#undef ATOMIC_HANDLERS
+
+op_LDDW:
+    DST = (uint32_t)ip[0].imm | ((uint64_t)(uint32_t)ip[1].imm << 32);
+    ip += 2;
+    DISPATCH();
+
+    /* Calls. */
+op_CALL:
+    helper = helpers->by_id[ip->imm]; /* present: checked at load */
+    goto call_helper;
+op_CALLX:
+    if (DST >= XDPVM_MAX_HELPER_ID || !helpers || !helpers->by_id[DST])
+        FAIL(-EINVAL, "callx: r%u = %" PRIu64 " is not the id of a helper available to this program",
+             ip->dst, DST);
+    helper = helpers->by_id[DST];
+call_helper:
+    st->depth = depth;
+    run->error_pc = PC; /* helpers report errors with run->error_pc */
+    reg[0] = helper->fn(reg[1], reg[2], reg[3], reg[4], reg[5], run);
+#if EXEC_CHECKED
+    init = (init & ~REG_ARGS_MASK) | REG_BIT(0); /* r1..r5 are clobbered by a call */
+#endif
+    if (__builtin_expect(!run->stop && !run->next_prog, 1))
+        NEXT();
+    if (run->stop) {
+        if (run->error)
+            return run->error;
+        *r0_out = run->stop_value;
+        return 0;
+    }
+    /* A tail call: the target replaces the program of the current frame, starting with
+     * r1 = ctx on the same stack frame; its exit returns to this frame's caller. */
+    next = run->next_prog;
+    run->next_prog = NULL;
+    run->prog = next;
+    if (next->exec && next->exec != xdpvm_interp_run) {
+        rc = next->exec(run, &reg[0]);
+        if (rc)
+            return rc;
+        if (run->stop) {
+            *r0_out = run->stop_value;
+            return 0;
+        }
+        goto frame_exit;
+    }
+    if (!interp_cache_get(run, next))
+        return run->error;
+    if (next->verified == EXEC_CHECKED) {
+        /* The other variant runs it (verified-ness differs), in this same frame. */
+        const uint64_t ctx_args[5] = {(uint64_t)(uintptr_t)run->ctx};
+        rc = EXEC_OTHER(st, next, 0, ctx_args, REG_BIT(1) | REG_BIT(XDPVM_REG_FP), depth, &reg[0],
+                        NULL);
+        if (rc)
+            return rc;
+        if (run->stop) {
+            *r0_out = run->stop_value;
+            return 0;
+        }
+        goto frame_exit;
+    }
+    prog = next;
+    cache = prog->interp_cache;
+    helpers = prog->helpers;
+    base = ip = cache->ops[EXEC_VARIANT];
+#if EXEC_CHECKED
+    masks = cache->reg_masks;
+    init = REG_BIT(1) | REG_BIT(XDPVM_REG_FP);
+#endif
+    reg[1] = (uint64_t)(uintptr_t)run->ctx;
+    DISPATCH();
+
+op_CALL_LOCAL:
+    if (depth + 1 >= XDPVM_MAX_CALL_DEPTH)
+        FAIL(-E2BIG, "call local: the call stack would exceed %d frames", XDPVM_MAX_CALL_DEPTH);
+    {
+        struct frame *f = &frames[depth - entry_depth];
+        f->ret = ip + 1;
+        f->prog = prog;
+        memcpy(f->callee_saved, &reg[6], sizeof(f->callee_saved));
+        f->init = init;
+    }
+    depth++;
+    st->depth = depth;
+    reg[XDPVM_REG_FP] = interp_frame_top(st, depth);
+#if EXEC_CHECKED
+    init = (init & REG_ARGS_MASK) | REG_BIT(XDPVM_REG_FP); /* the callee sees r1..r5 and r10 */
+#endif
+    ip += ip->imm;
+    NEXT();
+
+op_EXIT:
+frame_exit:
+    if (depth == entry_depth) {
+        *r0_out = reg[0];
+        return 0;
+    }
+    depth--;
+    st->depth = depth;
+    {
+        const struct frame *f = &frames[depth - entry_depth];
+        memcpy(&reg[6], f->callee_saved, sizeof(f->callee_saved));
+        reg[XDPVM_REG_FP] = interp_frame_top(st, depth);
+#if EXEC_CHECKED
+        init = (f->init & ~(REG_ARGS_MASK | REG_BIT(0))) | REG_BIT(0);
+#endif
+        if (f->prog != prog) { /* a tail call replaced the callee's program */
+            prog = f->prog;
+            run->prog = prog;
+            cache = prog->interp_cache;
+            helpers = prog->helpers;
+            base = cache->ops[EXEC_VARIANT];
+#if EXEC_CHECKED
+            masks = cache->reg_masks;
+#endif
+        }
+        ip = f->ret;
+    }
+    DISPATCH();
+
+op_INVALID:
+    FAIL(-EINVAL, "the second half of an lddw was executed as an instruction");
+
+#if EXEC_CHECKED
+budget_exhausted:
+    st->budget_left = 0;
+    FAIL(-ELOOP, "the instruction budget (%" PRIu64 " instructions) is exhausted: the program "
+                 "loops too long or forever",
+         run->insn_budget ? run->insn_budget : (uint64_t)XDPVM_DEFAULT_INSN_BUDGET);
+uninitialised_read:
+    bad = (uint32_t)__builtin_ctz(REG_MASK_READS(masks[PC]) & ~init);
+    FAIL(-EINVAL, "%s reads r%u, which holds no value here (%s)",
+         xdpvm_op_table[op_of(ip->label, labels)].mnemonic, bad,
+         bad >= 1 && bad <= 5 ? "never written, or clobbered by a call" : "never written");
+#endif
+
+#undef PC
+#undef FAIL
+#undef DISPATCH
+#undef CHECK_MEM
+#undef NEXT
+#undef DST
+#undef SRC
+#undef IMM64
+#undef IMM32
+#undef MEM_ADDR
+#undef PTR
+#undef atomic_ADD
+#undef atomic_OR
+#undef atomic_AND
+#undef atomic_XOR
+#undef atomic_FETCH_ADD
+#undef atomic_FETCH_OR
+#undef atomic_FETCH_AND
+#undef atomic_FETCH_XOR
+#undef atomic_XCHG
+#undef atomic_CMPXCHG
+}

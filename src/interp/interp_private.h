@@ -1,0 +1,81 @@
+/* Private to the interpreter: the pre-decoded program and the per-run state shared by the
+ * checked and unchecked executors (interp_exec.h is compiled once for each). */
+#ifndef XDPVM_INTERP_PRIVATE_H
+#define XDPVM_INTERP_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "interp.h"
+
+/* One pre-decoded instruction: the address of its handler plus its operands. For lddw the
+ * second slot's imm holds the upper half of the (resolved) 64-bit value. */
+struct interp_op {
+    const void *label;
+    int32_t imm;
+    int16_t off;
+    uint8_t dst, src;
+};
+_Static_assert(sizeof(struct interp_op) == 16, "two operations per cache line quarter");
+
+enum { VARIANT_FAST = 0, VARIANT_CHECKED = 1 };
+
+/* A map's value storage as the checked executor sees it. */
+struct interp_map_range {
+    uintptr_t start;
+    size_t len;
+    bool writable;
+    const char *name;
+};
+
+struct interp_cache {
+    size_t count;
+    struct interp_op *ops[2];     /* per variant: same operands, that variant's labels */
+    uint32_t *reg_masks;          /* checked: registers read (bits 0..10) | written (<< 16) */
+    uint8_t *subprog_start;       /* 1 where a subprogram (call or callback target) begins */
+    struct interp_map_range *maps;
+    size_t map_count;
+};
+
+#define REG_MASK_READS(m) ((m) & 0xffffu)
+#define REG_MASK_WRITES(m) ((m) >> 16)
+#define REG_BIT(r) (1u << (r))
+#define REG_ARGS_MASK 0x3eu /* r1..r5 */
+
+/* State of one run shared by nested executions (callbacks, tail calls into the other
+ * variant). The stack holds every frame: frame d's r10 is stack + (MAX - d) * 512. */
+struct interp_state {
+    struct xdpvm_run *run;
+    uint8_t *stack;
+    unsigned depth;               /* frame of the instruction executing now */
+    uint64_t budget_left;         /* checked variant only */
+};
+
+typedef int (*interp_exec_fn)(struct interp_state *st, const struct xdpvm_prog *prog,
+                              size_t start_pc, const uint64_t args[5], uint32_t init,
+                              unsigned depth, uint64_t *r0_out, const void *const **labels_out);
+
+int interp_exec_fast(struct interp_state *st, const struct xdpvm_prog *prog, size_t start_pc,
+                     const uint64_t args[5], uint32_t init, unsigned depth, uint64_t *r0_out,
+                     const void *const **labels_out);
+int interp_exec_checked(struct interp_state *st, const struct xdpvm_prog *prog, size_t start_pc,
+                        const uint64_t args[5], uint32_t init, unsigned depth, uint64_t *r0_out,
+                        const void *const **labels_out);
+
+/* The cache of prog, built on first use; NULL with a run error recorded when the program
+ * does not pass the load-time checks. */
+const struct interp_cache *interp_cache_get(struct xdpvm_run *run, const struct xdpvm_prog *prog);
+
+static inline uint64_t interp_frame_top(const struct interp_state *st, unsigned depth)
+{
+    return (uint64_t)(uintptr_t)(st->stack + (size_t)(XDPVM_MAX_CALL_DEPTH - depth) * XDPVM_STACK_SIZE);
+}
+
+bool interp_access_ok(const struct interp_state *st, const struct interp_cache *cache,
+                      uint64_t addr, uint64_t size, bool write);
+/* Records why an access failed (nearest region, null pointer, read-only...). */
+void interp_access_fail(const struct interp_state *st, const struct interp_cache *cache,
+                        size_t pc, uint64_t addr, uint64_t size, bool write, bool atomic);
+
+#endif

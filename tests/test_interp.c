@@ -1,0 +1,364 @@
+/* Interpreter unit tests: arithmetic edge cases, the checked executor's run-time checks,
+ * calls (helpers, bpf-to-bpf, callbacks, tail calls, stop) and the load-time checks.
+ * Programs are built from raw instructions through the opcode table. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp/interp.h"
+#include "lib/testlib.h"
+
+/* One instruction of operation op; the table's distinguishing field (off for sdiv, imm for
+ * byte swaps and atomics, src for local calls) is filled in from the row. */
+static struct xdpvm_insn ins(enum xdpvm_op op, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
+{
+    const struct xdpvm_op_info *row = &xdpvm_op_table[op];
+    struct xdpvm_insn in = {.code = row->code, .dst = dst, .src = src, .off = off, .imm = imm};
+    if (row->match == XDPVM_MATCH_OFF)
+        in.off = (int16_t)row->match_value;
+    else if (row->match == XDPVM_MATCH_IMM)
+        in.imm = row->match_value;
+    else if (row->match == XDPVM_MATCH_SRC)
+        in.src = (uint8_t)row->match_value;
+    return in;
+}
+#define EXIT ins(XDPVM_OP_EXIT, 0, 0, 0, 0)
+#define MOV(d, imm) ins(XDPVM_OP_MOV64_IMM, d, 0, 0, imm)
+#define MOVR(d, s) ins(XDPVM_OP_MOV64_REG, d, s, 0, 0)
+#define CALL(id) ins(XDPVM_OP_CALL, 0, 0, 0, id)
+#define CALL_LOCAL(rel) ins(XDPVM_OP_CALL_LOCAL, 0, 0, 0, rel)
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+struct case_result {
+    int rc;
+    uint64_t r0;
+    struct xdpvm_run run;
+    char load_error[256];
+};
+
+static struct xdpvm_helper_table test_helpers;
+
+static void run_case(const struct xdpvm_insn *insns, size_t n, bool verified, const uint64_t *args,
+                     void *ctx, size_t ctx_len, uint64_t budget, struct case_result *res)
+{
+    struct xdpvm_prog prog = {.insns = (struct xdpvm_insn *)insns, .count = n,
+                              .helpers = &test_helpers, .verified = verified,
+                              .exec = xdpvm_interp_run};
+    snprintf(prog.name, sizeof(prog.name), "test");
+    memset(res, 0, sizeof(*res));
+    res->rc = xdpvm_interp_prepare(&prog, res->load_error, sizeof(res->load_error));
+    if (res->rc)
+        return;
+    res->run.prog = &prog;
+    res->run.ctx = ctx;
+    res->run.insn_budget = budget;
+    if (ctx)
+        xdpvm_run_add_region(&res->run, ctx, ctx_len, true, "context");
+    res->rc = args ? xdpvm_interp_run_args(&res->run, args, &res->r0)
+                   : xdpvm_interp_run(&res->run, &res->r0);
+    res->run.prog = NULL;
+    xdpvm_interp_release(&prog);
+}
+
+static void expect_r0(const char *name, const struct xdpvm_insn *insns, size_t n, uint64_t want)
+{
+    for (int verified = 0; verified < 2; verified++) {
+        char full[128];
+        snprintf(full, sizeof(full), "%s/%s", name, verified ? "unchecked" : "checked");
+        struct case_result res;
+        run_case(insns, n, verified, NULL, NULL, 0, 0, &res);
+        if (res.rc)
+            test_fail(full, "failed: %s%s", res.load_error, res.run.error_message);
+        else
+            test_check(res.r0 == want, full, "r0 = 0x%" PRIx64 ", want 0x%" PRIx64, res.r0, want);
+    }
+}
+
+/* The run (checked) fails and its message contains each of the words. */
+static void expect_run_error(const char *name, const struct xdpvm_insn *insns, size_t n, void *ctx,
+                             size_t ctx_len, uint64_t budget, int want_rc, size_t want_pc,
+                             const char *word1, const char *word2)
+{
+    struct case_result res;
+    run_case(insns, n, false, NULL, ctx, ctx_len, budget, &res);
+    if (res.load_error[0]) {
+        test_fail(name, "refused at load instead: %s", res.load_error);
+        return;
+    }
+    const char *msg = res.run.error_message;
+    test_check(res.rc == want_rc && res.run.error_pc == want_pc && strstr(msg, word1) &&
+                   (!word2 || strstr(msg, word2)),
+               name, "rc %d (want %d), pc %zu (want %zu), message \"%s\" (want \"%s\"%s%s)", res.rc,
+               want_rc, res.run.error_pc, want_pc, msg, word1, word2 ? ", " : "", word2 ? word2 : "");
+}
+
+static void expect_load_error(const char *name, const struct xdpvm_insn *insns, size_t n,
+                              const char *word)
+{
+    struct case_result res;
+    run_case(insns, n, false, NULL, NULL, 0, 0, &res);
+    test_check(res.rc == -EINVAL && strstr(res.load_error, word), name,
+               "rc %d, load error \"%s\", want one containing \"%s\"", res.rc, res.load_error, word);
+}
+
+static void test_arithmetic(void)
+{
+    const struct xdpvm_insn div0[] = {MOV(0, 7), MOV(1, 0), ins(XDPVM_OP_DIV64_REG, 0, 1, 0, 0), EXIT};
+    expect_r0("div64 by zero gives 0", div0, N(div0), 0);
+    const struct xdpvm_insn mod0[] = {MOV(0, -7), MOV(1, 0), ins(XDPVM_OP_MOD64_REG, 0, 1, 0, 0), EXIT};
+    expect_r0("mod64 by zero leaves dst", mod0, N(mod0), (uint64_t)-7);
+    const struct xdpvm_insn mod32_0[] = {MOV(0, -7), ins(XDPVM_OP_MOD32_IMM, 0, 0, 0, 0), EXIT};
+    expect_r0("mod32 by zero zeroes the upper half", mod32_0, N(mod32_0), 0xfffffff9);
+    const struct xdpvm_insn div32_0[] = {MOV(0, -7), ins(XDPVM_OP_DIV32_IMM, 0, 0, 0, 0), EXIT};
+    expect_r0("div32 by zero gives 0", div32_0, N(div32_0), 0);
+    const struct xdpvm_insn sdiv_min[] = {
+        ins(XDPVM_OP_LDDW, 0, 0, 0, 0), ins(XDPVM_OP_INVALID, 0, 0, 0, INT32_MIN),
+        ins(XDPVM_OP_SDIV64_IMM, 0, 0, 0, -1), EXIT};
+    expect_r0("sdiv64 INT64_MIN / -1 = INT64_MIN", sdiv_min, N(sdiv_min), 0x8000000000000000ull);
+    const struct xdpvm_insn smod_min[] = {
+        ins(XDPVM_OP_LDDW, 0, 0, 0, 0), ins(XDPVM_OP_INVALID, 0, 0, 0, INT32_MIN),
+        ins(XDPVM_OP_SMOD64_IMM, 0, 0, 0, -1), EXIT};
+    expect_r0("smod64 INT64_MIN % -1 = 0", smod_min, N(smod_min), 0);
+    const struct xdpvm_insn sdiv32_min[] = {ins(XDPVM_OP_MOV32_IMM, 0, 0, 0, INT32_MIN),
+                                            ins(XDPVM_OP_SDIV32_IMM, 0, 0, 0, -1), EXIT};
+    expect_r0("sdiv32 INT32_MIN / -1 = INT32_MIN", sdiv32_min, N(sdiv32_min), 0x80000000u);
+    const struct xdpvm_insn smod_neg[] = {MOV(0, -7), ins(XDPVM_OP_SMOD64_IMM, 0, 0, 0, 3), EXIT};
+    expect_r0("smod64 keeps the dividend's sign", smod_neg, N(smod_neg), (uint64_t)-1);
+    const struct xdpvm_insn lsh[] = {MOV(0, 1), MOV(1, 65), ins(XDPVM_OP_LSH64_REG, 0, 1, 0, 0), EXIT};
+    expect_r0("lsh64 masks the count to 6 bits", lsh, N(lsh), 2);
+    const struct xdpvm_insn lsh32[] = {MOV(0, 1), ins(XDPVM_OP_LSH32_IMM, 0, 0, 0, 33), EXIT};
+    expect_r0("lsh32 masks the count to 5 bits", lsh32, N(lsh32), 2);
+    const struct xdpvm_insn arsh32[] = {ins(XDPVM_OP_MOV32_IMM, 0, 0, 0, INT32_MIN),
+                                        ins(XDPVM_OP_ARSH32_IMM, 0, 0, 0, 36), EXIT};
+    expect_r0("arsh32 sign-fills and zero-extends", arsh32, N(arsh32), 0xf8000000u);
+    const struct xdpvm_insn atomic[] = {
+        ins(XDPVM_OP_STDW, 10, 0, -8, 5), MOV(1, 3),
+        ins(XDPVM_OP_ATOMIC64_FETCH_ADD, 10, 1, -8, 0), ins(XDPVM_OP_LDXDW, 0, 10, -8, 0),
+        ins(XDPVM_OP_LSH64_IMM, 0, 0, 0, 8), ins(XDPVM_OP_OR64_REG, 0, 1, 0, 0), EXIT};
+    expect_r0("atomic fetch add on the stack", atomic, N(atomic), 0x805);
+}
+
+static void test_memory_checks(void)
+{
+    uint8_t ctx[16] = {1, 2, 3, 4};
+    const struct xdpvm_insn stack_oob[] = {ins(XDPVM_OP_STB, 10, 0, 0, 0), EXIT};
+    expect_run_error("stack store at r10 is out of bounds", stack_oob, N(stack_oob), NULL, 0, 0,
+                     -EFAULT, 0, "instruction 0: store of 1 bytes", "stack");
+    const struct xdpvm_insn stack_under[] = {ins(XDPVM_OP_LDXDW, 0, 10, -520, 0), EXIT};
+    expect_run_error("stack load below the frame", stack_under, N(stack_under), NULL, 0, 0, -EFAULT,
+                     0, "load of 8 bytes", "stack");
+    const struct xdpvm_insn ctx_ok[] = {ins(XDPVM_OP_LDXW, 0, 1, 12, 0), ins(XDPVM_OP_LDXB, 0, 1, 0, 0), EXIT};
+    struct case_result res;
+    run_case(ctx_ok, N(ctx_ok), false, NULL, ctx, sizeof(ctx), 0, &res);
+    test_check(res.rc == 0 && res.r0 == 1, "context load inside the region", "rc %d r0 %" PRIu64 " %s",
+               res.rc, res.r0, res.run.error_message);
+    const struct xdpvm_insn ctx_oob[] = {ins(XDPVM_OP_LDXW, 0, 1, 14, 0), EXIT};
+    expect_run_error("context load past its end", ctx_oob, N(ctx_oob), ctx, sizeof(ctx), 0, -EFAULT, 0,
+                     "load of 4 bytes", "nearest is context");
+    const struct xdpvm_insn null_deref[] = {MOV(1, 0), ins(XDPVM_OP_LDXB, 0, 1, 0, 0), EXIT};
+    expect_run_error("null pointer dereference", null_deref, N(null_deref), NULL, 0, 0, -EFAULT, 1,
+                     "instruction 1", "null pointer");
+    const struct xdpvm_insn wrap[] = {MOV(6, -1), ins(XDPVM_OP_STB, 6, 0, 0, 0), EXIT};
+    expect_run_error("address range wrapping around", wrap, N(wrap), NULL, 0, 0, -EFAULT, 1,
+                     "store of 1 bytes", "wraps");
+    const struct xdpvm_insn misaligned[] = {MOV(1, 1), ins(XDPVM_OP_ATOMIC64_ADD, 10, 1, -12, 0), EXIT};
+    expect_run_error("misaligned atomic", misaligned, N(misaligned), NULL, 0, 0, -EFAULT, 1,
+                     "misaligned", NULL);
+
+    /* A read-only region: loads pass, stores fail naming it. */
+    const struct xdpvm_insn ro_store[] = {ins(XDPVM_OP_STB, 1, 0, 0, 9), EXIT};
+    struct xdpvm_prog prog = {.insns = (struct xdpvm_insn *)ro_store, .count = N(ro_store),
+                              .helpers = &test_helpers};
+    struct xdpvm_run run = {.prog = &prog, .ctx = ctx};
+    xdpvm_run_add_region(&run, ctx, sizeof(ctx), false, "packet");
+    uint64_t r0;
+    int rc = xdpvm_interp_run(&run, &r0);
+    test_check(rc == -EACCES && strstr(run.error_message, "only read") && strstr(run.error_message, "packet"),
+               "store into a read-only region", "rc %d: %s", rc, run.error_message);
+    xdpvm_interp_release(&prog);
+}
+
+static void test_register_init(void)
+{
+    const struct xdpvm_insn uninit[] = {ins(XDPVM_OP_OR64_REG, 0, 10, 0, 0), EXIT};
+    expect_run_error("read of a register never written", uninit, N(uninit), NULL, 0, 0, -EINVAL, 0,
+                     "reads r0", "no value");
+    const struct xdpvm_insn after_call[] = {MOV(1, 1), CALL(2), MOVR(0, 1), EXIT};
+    expect_run_error("r1 is clobbered by a helper call", after_call, N(after_call), NULL, 0, 0,
+                     -EINVAL, 2, "reads r1", "clobbered");
+    const struct xdpvm_insn exit_r0[] = {MOV(1, 1), EXIT};
+    expect_run_error("exit without r0", exit_r0, N(exit_r0), NULL, 0, 0, -EINVAL, 1, "exit reads r0", NULL);
+}
+
+static void test_budget_and_depth(void)
+{
+    const struct xdpvm_insn loop[] = {MOV(0, 0), ins(XDPVM_OP_ADD64_IMM, 0, 0, 0, 1),
+                                      ins(XDPVM_OP_JA, 0, 0, -2, 0), EXIT};
+    struct case_result res;
+    run_case(loop, N(loop), false, NULL, NULL, 0, 1000, &res);
+    test_check(res.rc == -ELOOP && strstr(res.run.error_message, "budget") &&
+                   res.run.insns_executed == 1000,
+               "infinite loop stops at the instruction budget", "rc %d executed %" PRIu64 ": %s",
+               res.rc, res.run.insns_executed, res.run.error_message);
+
+    /* main calls itself: the 8th frame is the last. */
+    const struct xdpvm_insn recurse[] = {CALL_LOCAL(-1), EXIT};
+    for (int verified = 0; verified < 2; verified++) {
+        run_case(recurse, N(recurse), verified, NULL, NULL, 0, 0, &res);
+        test_check(res.rc == -E2BIG && res.run.error_pc == 0 && strstr(res.run.error_message, "8 frames"),
+                   verified ? "call depth beyond 8 frames/unchecked" : "call depth beyond 8 frames/checked",
+                   "rc %d: %s%s", res.rc, res.load_error, res.run.error_message);
+    }
+    /* 7 nested calls (8 frames) are allowed; each frame has its own stack and r6..r9. */
+    struct xdpvm_insn chain[64];
+    size_t n = 0;
+    chain[n++] = MOV(6, 100);
+    chain[n++] = ins(XDPVM_OP_STDW, 10, 0, -8, 1);
+    chain[n++] = MOV(0, 0);
+    chain[n++] = CALL_LOCAL(4); /* 3 -> f1 at 8 */
+    chain[n++] = ins(XDPVM_OP_LDXDW, 1, 10, -8, 0);
+    chain[n++] = ins(XDPVM_OP_ADD64_REG, 0, 6, 0, 0);
+    chain[n++] = ins(XDPVM_OP_ADD64_REG, 0, 1, 0, 0);
+    chain[n++] = EXIT;
+    for (int f = 1; f <= 7; f++) { /* f_k (5 instructions): r6 = k, own stack, call f_k+1 */
+        chain[n++] = MOV(6, f);
+        chain[n++] = ins(XDPVM_OP_STDW, 10, 0, -8, 1000);
+        chain[n++] = f < 7 ? CALL_LOCAL(2) : MOV(0, 0);
+        chain[n++] = ins(XDPVM_OP_ADD64_IMM, 0, 0, 0, 1);
+        chain[n++] = EXIT;
+    }
+    expect_r0("8 frames: own stack and callee-saved registers", chain, n, 7 + 100 + 1);
+}
+
+/* Fake helpers. */
+static unsigned entries;
+static uint64_t helper_noop(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, struct xdpvm_run *run)
+{
+    return 0;
+}
+static uint64_t helper_count_entry(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e,
+                                   struct xdpvm_run *run)
+{
+    entries++;
+    return 0;
+}
+/* bpf_tail_call into the running program, refusing beyond the kernel's 33 like the helper. */
+static uint64_t helper_tail_call_self(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e,
+                                      struct xdpvm_run *run)
+{
+    if (run->tail_call_count >= XDPVM_MAX_TAIL_CALLS)
+        return (uint64_t)-ENOENT;
+    run->tail_call_count++;
+    run->next_prog = run->prog;
+    return 0;
+}
+static uint64_t helper_stop_if_zero(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e,
+                                    struct xdpvm_run *run)
+{
+    if (a == 0) {
+        run->stop = true;
+        run->stop_value = 42;
+    }
+    return a;
+}
+static uint64_t helper_fail(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, struct xdpvm_run *run)
+{
+    xdpvm_run_fail(run, run->error_pc, -EPERM, "helper refused");
+    return 0;
+}
+/* bpf_loop-like: calls the callback r2 for i = 0..r1-1 with (i, r3), sums the results. */
+static uint64_t helper_loop(uint64_t count, uint64_t callback, uint64_t ctx, uint64_t d, uint64_t e,
+                            struct xdpvm_run *run)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < count && !run->stop; i++)
+        sum += run->call_subprog(run, callback, i, ctx, 0, 0, 0);
+    return sum;
+}
+
+static const struct xdpvm_helper helper_defs[] = {
+    {.id = 2, .name = "noop", .fn = helper_noop},
+    {.id = 12, .name = "tail_call", .fn = helper_tail_call_self},
+    {.id = 20, .name = "count_entry", .fn = helper_count_entry},
+    {.id = 21, .name = "stop_if_zero", .fn = helper_stop_if_zero},
+    {.id = 22, .name = "fail", .fn = helper_fail},
+    {.id = 23, .name = "loop", .fn = helper_loop},
+};
+
+static void test_calls(void)
+{
+    const struct xdpvm_insn tail[] = {CALL(20), CALL(12), MOV(0, 7), EXIT};
+    for (int verified = 0; verified < 2; verified++) {
+        entries = 0;
+        struct case_result res;
+        run_case(tail, N(tail), verified, NULL, NULL, 0, 0, &res);
+        test_check(res.rc == 0 && res.r0 == 7 && entries == 34 && res.run.tail_call_count == 33,
+                   verified ? "tail call chain stops at 33/unchecked" : "tail call chain stops at 33/checked",
+                   "rc %d r0 %" PRIu64 " entries %u tail calls %u: %s", res.rc, res.r0, entries,
+                   res.run.tail_call_count, res.run.error_message);
+    }
+
+    /* A helper stopping the program from inside a subprogram: r0 = stop value at once. */
+    const struct xdpvm_insn stop[] = {MOV(0, 1), CALL_LOCAL(1), EXIT, MOV(1, 0), CALL(21), MOV(0, 5), EXIT};
+    expect_r0("helper stop unwinds every frame", stop, N(stop), 42);
+    const struct xdpvm_insn nostop[] = {MOV(1, 3), CALL(21), EXIT};
+    expect_r0("helper not stopping returns normally", nostop, N(nostop), 3);
+
+    const struct xdpvm_insn fail[] = {MOV(0, 1), CALL(22), EXIT};
+    expect_run_error("helper failure names the call", fail, N(fail), NULL, 0, 0, -EPERM, 1,
+                     "helper refused", NULL);
+
+    /* Callback through run->call_subprog: sum of 2*i for i < 4 = 12, plus r6 kept. */
+    const struct xdpvm_insn loop[] = {
+        MOV(6, 100), MOV(1, 4), ins(XDPVM_OP_LDDW, 2, XDPVM_PSEUDO_FUNC, 0, 5),
+        ins(XDPVM_OP_INVALID, 0, 0, 0, 0), MOV(3, 0), CALL(23), ins(XDPVM_OP_ADD64_REG, 0, 6, 0, 0),
+        EXIT,
+        /* callback at 8 (= 2 + 5 + 1) */
+        MOVR(0, 1), ins(XDPVM_OP_LSH64_IMM, 0, 0, 0, 1), MOV(6, 1), EXIT};
+    expect_r0("callback via call_subprog", loop, N(loop), 112);
+
+    const struct xdpvm_insn callx[] = {MOV(2, 21), MOV(1, 9), ins(XDPVM_OP_CALLX, 2, 0, 0, 0), EXIT};
+    expect_r0("callx takes the helper id from a register", callx, N(callx), 9);
+    const struct xdpvm_insn callx_bad[] = {MOV(2, 63), ins(XDPVM_OP_CALLX, 2, 0, 0, 0), EXIT};
+    expect_run_error("callx of an unknown helper", callx_bad, N(callx_bad), NULL, 0, 0, -EINVAL, 1,
+                     "63", "not the id");
+}
+
+static void test_load_checks(void)
+{
+    const struct xdpvm_insn r10[] = {MOV(10, 1), EXIT};
+    expect_load_error("write to r10 refused", r10, N(r10), "writes r10");
+    const struct xdpvm_insn helper[] = {CALL(63), EXIT};
+    expect_load_error("unknown helper refused naming it", helper, N(helper), "helper 63");
+    const struct xdpvm_insn cross[] = {MOV(1, 0), CALL_LOCAL(1), EXIT, ins(XDPVM_OP_JA, 0, 0, -4, 0), EXIT};
+    expect_load_error("jump into another subprogram refused", cross, N(cross), "leaves its subprogram");
+    const struct xdpvm_insn no_exit[] = {MOV(0, 0), CALL_LOCAL(0), EXIT};
+    expect_load_error("subprogram not ending in exit refused", no_exit, N(no_exit), "ends with");
+    const struct xdpvm_insn self[] = {ins(XDPVM_OP_JA, 0, 0, -1, 0), EXIT};
+    expect_load_error("jump to itself refused", self, N(self), "infinite loop");
+    const struct xdpvm_insn map[] = {ins(XDPVM_OP_LDDW, 1, XDPVM_PSEUDO_MAP_FD, 0, 3),
+                                     ins(XDPVM_OP_INVALID, 0, 0, 0, 0), MOV(0, 0), EXIT};
+    expect_load_error("unresolved map reference refused", map, N(map), "unresolved map");
+    const struct xdpvm_insn bad_cb[] = {ins(XDPVM_OP_LDDW, 1, XDPVM_PSEUDO_FUNC, 0, 10),
+                                        ins(XDPVM_OP_INVALID, 0, 0, 0, 0), MOV(0, 0), EXIT};
+    expect_load_error("callback reference outside the program refused", bad_cb, N(bad_cb),
+                      "callback reference");
+    struct xdpvm_insn unknown = {.code = 0xff};
+    const struct xdpvm_insn bad_op[] = {unknown, EXIT};
+    expect_load_error("unknown opcode refused", bad_op, N(bad_op), "unknown opcode");
+}
+
+int main(void)
+{
+    for (size_t i = 0; i < N(helper_defs); i++)
+        test_helpers.by_id[helper_defs[i].id] = &helper_defs[i];
+    test_arithmetic();
+    test_memory_checks();
+    test_register_init();
+    test_budget_and_depth();
+    test_calls();
+    test_load_checks();
+    return test_exit_code();
+}
