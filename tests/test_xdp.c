@@ -1,0 +1,408 @@
+/* The XDP layer (src/xdp): frame layout, action accounting, unknown actions, redirect
+ * resolution, run errors in the middle of a packet stream.
+ *
+ * Most cases drive the layer through the executor contract (struct xdpvm_prog.exec) with small
+ * executors written in C, so they test the XDP layer alone; the adjust_* limits run real
+ * clang-built programs (tests/bpf/xdp_adjust.bpf.c) through the loader and interpreter. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/testlib.h"
+#include "maps/maps.h"
+#include "xdp/xdp.h"
+
+/* What the layout executor saw at entry. */
+static struct {
+    struct xdpvm_xdp_md md;
+    uint8_t *frame;
+    uint32_t frame_size, tailroom_reserve;
+    bool headroom_zero;
+    bool regions_cover_frame;
+    bool ctx_is_md;
+} seen;
+
+static int exec_record_layout(struct xdpvm_run *run, uint64_t *r0)
+{
+    struct xdpvm_xdp_buff *buff = run->xdp;
+    seen.md = *(struct xdpvm_xdp_md *)run->ctx;
+    seen.ctx_is_md = run->ctx == &buff->md;
+    seen.frame = buff->frame;
+    seen.frame_size = buff->frame_size;
+    seen.tailroom_reserve = buff->tailroom_reserve;
+    seen.headroom_zero = true;
+    for (uintptr_t p = (uintptr_t)buff->frame; p < buff->md.data; p++)
+        if (*(uint8_t *)p)
+            seen.headroom_zero = false;
+    seen.regions_cover_frame = false;
+    for (unsigned i = 0; i < run->region_count; i++)
+        if (run->regions[i].start == (uintptr_t)buff->frame &&
+            run->regions[i].len == buff->frame_size && run->regions[i].writable)
+            seen.regions_cover_frame = true;
+    /* Dirty the headroom: the next packet must not see it. */
+    memset(buff->frame, 0xee, 16);
+    *r0 = XDPVM_XDP_PASS;
+    return 0;
+}
+
+/* Returns the packet's first byte as the action; byte 1 selects extra behaviour:
+ * 1 = fail the run (checked-mode error), 2 = bpf_redirect(byte 2), 3 = drop 4 head bytes,
+ * 4 = set r0 with high bits set above the action. */
+static int exec_byte_action(struct xdpvm_run *run, uint64_t *r0)
+{
+    struct xdpvm_xdp_buff *buff = run->xdp;
+    const uint8_t *pkt = (const uint8_t *)(uintptr_t)buff->md.data;
+    uint32_t len = buff->md.data_end - buff->md.data;
+    if (len < 3) {
+        *r0 = XDPVM_XDP_DROP;
+        return 0;
+    }
+    switch (pkt[1]) {
+    case 1:
+        xdpvm_run_fail(run, 7, -EACCES, "invalid read of 8 bytes at packet+4000");
+        return run->error;
+    case 2:
+        buff->redirect_set = true;
+        buff->redirect_ifindex = pkt[2];
+        break;
+    case 3:
+        buff->md.data += 4;
+        break;
+    case 4:
+        *r0 = 0xabcd00000000ull | pkt[0];
+        return 0;
+    }
+    *r0 = pkt[0];
+    return 0;
+}
+
+static struct xdpvm_prog make_prog(const char *name, int (*exec)(struct xdpvm_run *, uint64_t *))
+{
+    struct xdpvm_prog prog;
+    memset(&prog, 0, sizeof(prog));
+    snprintf(prog.name, sizeof(prog.name), "%s", name);
+    prog.type = XDPVM_PROG_XDP;
+    prog.exec = exec;
+    return prog;
+}
+
+static void test_frame_layout(void)
+{
+    const char *name = "xdp_frame_layout";
+    struct xdpvm_prog prog = make_prog("layout", exec_record_layout);
+    struct xdpvm_xdp_opts opts = {.ingress_ifindex = 7, .rx_queue_index = 3};
+    char err[256];
+    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, &opts, err, sizeof(err));
+    if (!test_check(runner != NULL, name, "runner: %s", err))
+        return;
+    uint8_t packet[60];
+    for (size_t i = 0; i < sizeof(packet); i++)
+        packet[i] = (uint8_t)(i + 1);
+    struct xdpvm_xdp_result result;
+    bool ok = true;
+    for (int round = 0; round < 2 && ok; round++) {
+        enum xdpvm_xdp_outcome outcome = xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &result);
+        uintptr_t frame = (uintptr_t)seen.frame;
+        if (outcome != XDPVM_XDP_OUT_PASS || result.ret != XDPVM_XDP_PASS) {
+            test_fail(name, "outcome %s ret %u, want pass", xdpvm_xdp_outcome_name(outcome), result.ret);
+            ok = false;
+        } else if (frame + XDPVM_XDP_FRAME_SIZE > 0x100000000ull || frame % 4096) {
+            test_fail(name, "frame at %#lx is not a page below 4 GiB", (unsigned long)frame);
+            ok = false;
+        } else if (seen.md.data != frame + 256 || seen.md.data_end != seen.md.data + 60 ||
+                   seen.md.data_meta != seen.md.data) {
+            test_fail(name, "md data %#x end %#x meta %#x for frame %#lx; want data = frame + 256, "
+                      "end = data + 60, meta = data", seen.md.data, seen.md.data_end,
+                      seen.md.data_meta, (unsigned long)frame);
+            ok = false;
+        } else if (seen.md.ingress_ifindex != 7 || seen.md.rx_queue_index != 3 ||
+                   seen.md.egress_ifindex != 0) {
+            test_fail(name, "ifindex %u rxq %u egress %u, want 7 3 0", seen.md.ingress_ifindex,
+                      seen.md.rx_queue_index, seen.md.egress_ifindex);
+            ok = false;
+        } else if (seen.frame_size != 4096 || seen.tailroom_reserve != 320) {
+            test_fail(name, "frame size %u tailroom reserve %u, want 4096 and 320",
+                      seen.frame_size, seen.tailroom_reserve);
+            ok = false;
+        } else if (!seen.ctx_is_md || !seen.headroom_zero || !seen.regions_cover_frame) {
+            test_fail(name, "ctx is md: %d, headroom zeroed: %d, frame is a writable region: %d",
+                      seen.ctx_is_md, seen.headroom_zero, seen.regions_cover_frame);
+            ok = false;
+        } else if (result.len != 60 || memcmp(result.data, packet, 60) != 0) {
+            test_fail(name, "result is %u bytes, not the 60 unchanged packet bytes", result.len);
+            ok = false;
+        }
+    }
+    if (ok)
+        test_pass(name);
+    xdpvm_xdp_runner_free(runner);
+}
+
+static void test_verified_prog_has_no_regions(void)
+{
+    const char *name = "xdp_verified_prog_runs_without_regions";
+    struct xdpvm_prog prog = make_prog("layout", exec_record_layout);
+    prog.verified = true;
+    char err[256];
+    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
+    if (!test_check(runner != NULL, name, "runner: %s", err))
+        return;
+    uint8_t packet[14] = {0};
+    struct xdpvm_xdp_result result;
+    xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &result);
+    test_check(!seen.regions_cover_frame && result.outcome == XDPVM_XDP_OUT_PASS, name,
+               "verified program got checked-mode regions (or outcome %s)",
+               xdpvm_xdp_outcome_name(result.outcome));
+    xdpvm_xdp_runner_free(runner);
+}
+
+static void test_action_accounting(void)
+{
+    const char *name = "xdp_action_accounting";
+    struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
+    char err[256];
+    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
+    if (!test_check(runner != NULL, name, "runner: %s", err))
+        return;
+    /* {action byte, behaviour byte, arg}: expected outcome */
+    static const struct {
+        uint8_t bytes[3];
+        enum xdpvm_xdp_outcome want;
+        uint32_t want_ret;
+    } cases[] = {
+        {{0, 0, 0}, XDPVM_XDP_OUT_ABORTED, 0},
+        {{1, 0, 0}, XDPVM_XDP_OUT_DROP, 1},
+        {{2, 0, 0}, XDPVM_XDP_OUT_PASS, 2},
+        {{2, 0, 0}, XDPVM_XDP_OUT_PASS, 2},
+        {{3, 0, 0}, XDPVM_XDP_OUT_TX, 3},
+        {{4, 2, 9}, XDPVM_XDP_OUT_REDIRECT, 4},
+        {{4, 0, 0}, XDPVM_XDP_OUT_REDIRECT_ERROR, 4}, /* XDP_REDIRECT with no target */
+        {{4, 2, 0}, XDPVM_XDP_OUT_REDIRECT_ERROR, 4}, /* ifindex 0 does not exist */
+        {{5, 0, 0}, XDPVM_XDP_OUT_INVALID, 5},
+        {{200, 0, 0}, XDPVM_XDP_OUT_INVALID, 200},
+        {{3, 4, 0}, XDPVM_XDP_OUT_TX, 3},             /* only r0's low 32 bits count */
+    };
+    uint64_t want_counts[XDPVM_XDP_OUT_COUNT] = {0};
+    bool ok = true;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t packet[20] = {0};
+        memcpy(packet, cases[i].bytes, 3);
+        struct xdpvm_xdp_result result;
+        enum xdpvm_xdp_outcome got = xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &result);
+        want_counts[cases[i].want]++;
+        if (got != cases[i].want || result.outcome != got || result.ret != cases[i].want_ret) {
+            test_fail(name, "case %zu: outcome %s ret %u, want %s ret %u", i,
+                      xdpvm_xdp_outcome_name(got), result.ret,
+                      xdpvm_xdp_outcome_name(cases[i].want), cases[i].want_ret);
+            ok = false;
+        }
+        if (got == XDPVM_XDP_OUT_REDIRECT && result.redirect_ifindex != 9) {
+            test_fail(name, "redirect ifindex %u, want 9", result.redirect_ifindex);
+            ok = false;
+        }
+        if ((got == XDPVM_XDP_OUT_REDIRECT_ERROR || got == XDPVM_XDP_OUT_INVALID) &&
+            !result.message[0]) {
+            test_fail(name, "case %zu: %s without a message", i, xdpvm_xdp_outcome_name(got));
+            ok = false;
+        }
+    }
+    const struct xdpvm_xdp_stats *stats = xdpvm_xdp_runner_stats(runner);
+    for (int i = 0; i < XDPVM_XDP_OUT_COUNT; i++)
+        if (stats->outcome[i] != want_counts[i]) {
+            test_fail(name, "%s counted %llu times, want %llu", xdpvm_xdp_outcome_name(i),
+                      (unsigned long long)stats->outcome[i], (unsigned long long)want_counts[i]);
+            ok = false;
+        }
+    if (stats->packets != sizeof(cases) / sizeof(cases[0]) || stats->errors != 0) {
+        test_fail(name, "%llu packets %llu errors", (unsigned long long)stats->packets,
+                  (unsigned long long)stats->errors);
+        ok = false;
+    }
+    if (ok)
+        test_pass(name);
+    xdpvm_xdp_runner_free(runner);
+}
+
+static bool only_ifindex_5(void *arg, uint32_t ifindex)
+{
+    (void)arg;
+    return ifindex == 5;
+}
+
+static void test_redirect_device_check(void)
+{
+    const char *name = "xdp_redirect_to_missing_device_is_an_error";
+    struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
+    struct xdpvm_xdp_opts opts = {.ifindex_exists = only_ifindex_5};
+    char err[256];
+    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, &opts, err, sizeof(err));
+    if (!test_check(runner != NULL, name, "runner: %s", err))
+        return;
+    uint8_t to5[20] = {4, 2, 5}, to6[20] = {4, 2, 6};
+    struct xdpvm_xdp_result r5, r6;
+    enum xdpvm_xdp_outcome o5 = xdpvm_xdp_run_packet(runner, to5, sizeof(to5), &r5);
+    enum xdpvm_xdp_outcome o6 = xdpvm_xdp_run_packet(runner, to6, sizeof(to6), &r6);
+    test_check(o5 == XDPVM_XDP_OUT_REDIRECT && r5.redirect_ifindex == 5 &&
+                   o6 == XDPVM_XDP_OUT_REDIRECT_ERROR && r6.error == -EINVAL &&
+                   strstr(r6.message, "ifindex 6"),
+               name, "to 5: %s, to 6: %s (%s)", xdpvm_xdp_outcome_name(o5),
+               xdpvm_xdp_outcome_name(o6), r6.message);
+    xdpvm_xdp_runner_free(runner);
+}
+
+/* Executor for the devmap case: redirect through the map in the global below. */
+static struct xdpvm_map *devmap_for_exec;
+static int exec_redirect_map(struct xdpvm_run *run, uint64_t *r0)
+{
+    struct xdpvm_xdp_buff *buff = run->xdp;
+    const uint8_t *pkt = (const uint8_t *)(uintptr_t)buff->md.data;
+    buff->redirect_set = true;
+    buff->redirect_map = devmap_for_exec;
+    buff->redirect_key = pkt[0];
+    *r0 = XDPVM_XDP_REDIRECT;
+    return 0;
+}
+
+static void test_devmap_redirect_entries(void)
+{
+    const char *name = "xdp_redirect_devmap_entry_to_ifindex";
+    char err[256];
+    struct xdpvm_map_spec spec = {.name = "ports", .type = XDPVM_MAP_DEVMAP, .key_size = 4,
+                                  .value_size = 4, .max_entries = 8};
+    devmap_for_exec = xdpvm_map_create(&spec, 1, err, sizeof(err));
+    if (!devmap_for_exec) {
+        test_fail(name, "devmap: %s", err);
+        return;
+    }
+    uint32_t key = 2, ifindex = 12;
+    int rc = xdpvm_map_user_update(devmap_for_exec, &key, &ifindex, XDPVM_ANY);
+    struct xdpvm_prog prog = make_prog("redirect_map", exec_redirect_map);
+    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
+    if (rc == 0 && runner) {
+        uint8_t present[20] = {2}, absent[20] = {3};
+        struct xdpvm_xdp_result rp, ra;
+        enum xdpvm_xdp_outcome op = xdpvm_xdp_run_packet(runner, present, sizeof(present), &rp);
+        enum xdpvm_xdp_outcome oa = xdpvm_xdp_run_packet(runner, absent, sizeof(absent), &ra);
+        test_check(op == XDPVM_XDP_OUT_REDIRECT && rp.redirect_ifindex == 12 &&
+                       rp.redirect_map == devmap_for_exec && rp.redirect_key == 2 &&
+                       oa == XDPVM_XDP_OUT_REDIRECT_ERROR && ra.error == -ENOENT,
+                   name, "key 2: %s ifindex %u; key 3: %s (%s)", xdpvm_xdp_outcome_name(op),
+                   rp.redirect_ifindex, xdpvm_xdp_outcome_name(oa), ra.message);
+    } else {
+        test_fail(name, "devmap update %d / runner: %s", rc, runner ? "ok" : err);
+    }
+    xdpvm_xdp_runner_free(runner);
+    xdpvm_map_free(devmap_for_exec);
+    devmap_for_exec = NULL;
+}
+
+static void test_run_error_keeps_going(void)
+{
+    const char *name = "xdp_run_error_mid_stream_keeps_going";
+    struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
+    char err[256];
+    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
+    if (!test_check(runner != NULL, name, "runner: %s", err))
+        return;
+    bool ok = true;
+    for (int i = 0; i < 10; i++) {
+        uint8_t packet[20] = {XDPVM_XDP_PASS, i == 4 || i == 7 ? 1 : 0};
+        struct xdpvm_xdp_result result;
+        enum xdpvm_xdp_outcome got = xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &result);
+        bool failing = i == 4 || i == 7;
+        if (failing && (got != XDPVM_XDP_OUT_ABORTED || result.error != -EACCES ||
+                        !strstr(result.message, "instruction 7") ||
+                        !strstr(result.message, "packet+4000"))) {
+            test_fail(name, "packet %d: outcome %s error %d message '%s'", i,
+                      xdpvm_xdp_outcome_name(got), result.error, result.message);
+            ok = false;
+        } else if (!failing && (got != XDPVM_XDP_OUT_PASS || result.error)) {
+            test_fail(name, "packet %d after an error: outcome %s error %d", i,
+                      xdpvm_xdp_outcome_name(got), result.error);
+            ok = false;
+        }
+    }
+    const struct xdpvm_xdp_stats *stats = xdpvm_xdp_runner_stats(runner);
+    if (ok && (stats->outcome[XDPVM_XDP_OUT_ABORTED] != 2 || stats->errors != 2 ||
+               stats->outcome[XDPVM_XDP_OUT_PASS] != 8)) {
+        test_fail(name, "aborted %llu errors %llu pass %llu, want 2 2 8",
+                  (unsigned long long)stats->outcome[XDPVM_XDP_OUT_ABORTED],
+                  (unsigned long long)stats->errors,
+                  (unsigned long long)stats->outcome[XDPVM_XDP_OUT_PASS]);
+        ok = false;
+    }
+    if (ok)
+        test_pass(name);
+    xdpvm_xdp_runner_free(runner);
+}
+
+static void test_result_follows_md(void)
+{
+    const char *name = "xdp_result_bytes_follow_md";
+    struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
+    char err[256];
+    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
+    if (!test_check(runner != NULL, name, "runner: %s", err))
+        return;
+    uint8_t packet[20] = {XDPVM_XDP_TX, 3, 0, 0, 0xaa, 0xbb};
+    struct xdpvm_xdp_result result;
+    xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &result);
+    test_check(result.outcome == XDPVM_XDP_OUT_TX && result.len == 16 && result.data[0] == 0xaa &&
+                   result.data[1] == 0xbb && result.meta_len == 0,
+               name, "outcome %s len %u first %02x", xdpvm_xdp_outcome_name(result.outcome),
+               result.len, result.len ? result.data[0] : 0);
+    xdpvm_xdp_runner_free(runner);
+}
+
+static void test_oversize_packet(void)
+{
+    const char *name = "xdp_oversize_packet_is_an_error";
+    struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
+    char err[256];
+    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
+    if (!test_check(runner != NULL, name, "runner: %s", err))
+        return;
+    static uint8_t big[9000], fits[XDPVM_XDP_MAX_PACKET];
+    big[0] = fits[0] = XDPVM_XDP_PASS;
+    struct xdpvm_xdp_result rb, rf;
+    enum xdpvm_xdp_outcome ob = xdpvm_xdp_run_packet(runner, big, sizeof(big), &rb);
+    enum xdpvm_xdp_outcome of = xdpvm_xdp_run_packet(runner, fits, sizeof(fits), &rf);
+    test_check(XDPVM_XDP_MAX_PACKET == 3520 && ob == XDPVM_XDP_OUT_ABORTED && rb.error == -EMSGSIZE &&
+                   of == XDPVM_XDP_OUT_PASS && rf.len == 3520,
+               name, "9000 bytes: %s (%s); 3520 bytes: %s", xdpvm_xdp_outcome_name(ob), rb.message,
+               xdpvm_xdp_outcome_name(of));
+    xdpvm_xdp_runner_free(runner);
+}
+
+static void test_low_alloc(void)
+{
+    const char *name = "xdp_low_alloc_below_4g";
+    void *blocks[64];
+    bool ok = true;
+    for (int i = 0; i < 64; i++) {
+        blocks[i] = xdpvm_xdp_low_alloc(i % 2 ? 4096 : 1 << 20);
+        if (!blocks[i] || (uintptr_t)blocks[i] + (1 << 20) > 0x100000000ull) {
+            test_fail(name, "block %d at %p", i, blocks[i]);
+            ok = false;
+        }
+    }
+    for (int i = 0; i < 64; i++)
+        xdpvm_xdp_low_free(blocks[i], i % 2 ? 4096 : 1 << 20);
+    if (ok)
+        test_pass(name);
+}
+
+int main(void)
+{
+    test_frame_layout();
+    test_verified_prog_has_no_regions();
+    test_action_accounting();
+    test_redirect_device_check();
+    test_devmap_redirect_entries();
+    test_run_error_keeps_going();
+    test_result_follows_md();
+    test_oversize_packet();
+    test_low_alloc();
+    return test_exit_code();
+}
