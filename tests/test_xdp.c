@@ -66,8 +66,9 @@ static int exec_byte_action(struct xdpvm_run *run, uint64_t *r0)
         buff->redirect_set = true;
         buff->redirect_ifindex = pkt[2];
         break;
-    case 3:
+    case 3: /* what bpf_xdp_adjust_head(ctx, 4) does */
         buff->md.data += 4;
+        buff->md.data_meta += 4;
         break;
     case 4:
         *r0 = 0xabcd00000000ull | pkt[0];
@@ -94,8 +95,10 @@ static void test_frame_layout(void)
     struct xdpvm_xdp_opts opts = {.ingress_ifindex = 7, .rx_queue_index = 3};
     char err[256];
     struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, &opts, err, sizeof(err));
-    if (!test_check(runner != NULL, name, "runner: %s", err))
+    if (!runner) {
+        test_fail(name, "runner: %s", err);
         return;
+    }
     uint8_t packet[60];
     for (size_t i = 0; i < sizeof(packet); i++)
         packet[i] = (uint8_t)(i + 1);
@@ -146,8 +149,10 @@ static void test_verified_prog_has_no_regions(void)
     prog.verified = true;
     char err[256];
     struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
-    if (!test_check(runner != NULL, name, "runner: %s", err))
+    if (!runner) {
+        test_fail(name, "runner: %s", err);
         return;
+    }
     uint8_t packet[14] = {0};
     struct xdpvm_xdp_result result;
     xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &result);
@@ -163,8 +168,10 @@ static void test_action_accounting(void)
     struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
     char err[256];
     struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
-    if (!test_check(runner != NULL, name, "runner: %s", err))
+    if (!runner) {
+        test_fail(name, "runner: %s", err);
         return;
+    }
     /* {action byte, behaviour byte, arg}: expected outcome */
     static const struct {
         uint8_t bytes[3];
@@ -237,8 +244,10 @@ static void test_redirect_device_check(void)
     struct xdpvm_xdp_opts opts = {.ifindex_exists = only_ifindex_5};
     char err[256];
     struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, &opts, err, sizeof(err));
-    if (!test_check(runner != NULL, name, "runner: %s", err))
+    if (!runner) {
+        test_fail(name, "runner: %s", err);
         return;
+    }
     uint8_t to5[20] = {4, 2, 5}, to6[20] = {4, 2, 6};
     struct xdpvm_xdp_result r5, r6;
     enum xdpvm_xdp_outcome o5 = xdpvm_xdp_run_packet(runner, to5, sizeof(to5), &r5);
@@ -303,8 +312,10 @@ static void test_run_error_keeps_going(void)
     struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
     char err[256];
     struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
-    if (!test_check(runner != NULL, name, "runner: %s", err))
+    if (!runner) {
+        test_fail(name, "runner: %s", err);
         return;
+    }
     bool ok = true;
     for (int i = 0; i < 10; i++) {
         uint8_t packet[20] = {XDPVM_XDP_PASS, i == 4 || i == 7 ? 1 : 0};
@@ -343,8 +354,10 @@ static void test_result_follows_md(void)
     struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
     char err[256];
     struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
-    if (!test_check(runner != NULL, name, "runner: %s", err))
+    if (!runner) {
+        test_fail(name, "runner: %s", err);
         return;
+    }
     uint8_t packet[20] = {XDPVM_XDP_TX, 3, 0, 0, 0xaa, 0xbb};
     struct xdpvm_xdp_result result;
     xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &result);
@@ -361,8 +374,10 @@ static void test_oversize_packet(void)
     struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
     char err[256];
     struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
-    if (!test_check(runner != NULL, name, "runner: %s", err))
+    if (!runner) {
+        test_fail(name, "runner: %s", err);
         return;
+    }
     static uint8_t big[9000], fits[XDPVM_XDP_MAX_PACKET];
     big[0] = fits[0] = XDPVM_XDP_PASS;
     struct xdpvm_xdp_result rb, rf;
