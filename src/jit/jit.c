@@ -1,0 +1,1278 @@
+/* x86-64 JIT. See jit.h for the register mapping.
+ *
+ * Code layout of one program:
+ *   [enter stub][function 0 (main)][function 1]...[unwind block]
+ * The enter stub is the only way in from C: it saves the System V callee-saved registers,
+ * keeps the run pointer in r12 (callee-saved, so helper calls preserve it), records in the
+ * run's executor state where to unwind to and how deep the native stack may grow, and calls
+ * a BPF function. Every BPF function (main, bpf-to-bpf callees, callbacks) has the same frame:
+ * return address, saved rbp/rbx/r13/r14/r15 (BPF r10, r6..r9: callee-saved in BPF too), then
+ * 512 bytes of BPF stack with rbp (BPF r10) at its top.
+ *
+ * After a helper returns, a set run->stop (helper error, conformance "unwind") or
+ * run->next_prog (tail call) makes the code unwind straight back into the enter stub; the C
+ * entry then finishes the run or starts the next program.
+ *
+ * Instructions are emitted one by one from the opcode table: each row's shape picks an
+ * emitter, which reads the operation from the row's opcode byte (linux/bpf.h numbering).
+ * Jumps always use rel32, so one pass plus a fix-up list suffices.
+ */
+#include "jit.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+
+/* x86-64 register numbers. */
+enum {
+    RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
+    R8 = 8, R9 = 9, R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15,
+};
+
+static const uint8_t bpf_to_x86[XDPVM_REG_COUNT] = {
+    RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP,
+};
+
+/* Registers no BPF register lives in. */
+#define REG_RUN R12   /* struct xdpvm_run *, set by the enter stub */
+#define SCRATCH R11
+#define SCRATCH2 R10
+#define SCRATCH3 R9
+
+#define FRAME_PUSHES 5 /* rbp, rbx, r13, r14, r15 */
+#define FUNCTION_FRAME (8 + FRAME_PUSHES * 8 + XDPVM_STACK_SIZE)
+#define NO_OFFSET UINT32_MAX
+
+/* Executor state of one entry into JIT code (run->executor_state while JIT code runs). */
+struct jit_frame {
+    uint64_t unwind_rsp;   /* rsp that makes `ret` return into the enter stub */
+    uint64_t stack_limit;  /* lowest rsp a BPF function may be entered with (call depth) */
+};
+
+/* What xdpvm_jit_compile leaves in prog->jit_state. */
+struct jit_state {
+    uint8_t *map;          /* mmap'ed code, map_size bytes */
+    size_t map_size;
+    size_t code_size;
+    size_t body_end;
+    size_t count;          /* BPF instructions */
+    uint32_t *insn_offset; /* per instruction: code offset of its first byte after any prologue */
+    uint32_t *func_entry;  /* per instruction: function entry (prologue) offset, or NO_OFFSET */
+};
+
+typedef uint64_t (*jit_enter_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                 struct xdpvm_run *run, const void *function);
+
+enum trap_kind { TRAP_CALL_DEPTH, TRAP_CALLX_UNKNOWN };
+
+struct fixup {
+    uint32_t at;      /* position of the rel32 */
+    uint32_t target;  /* BPF instruction index */
+    bool to_entry;    /* function entry (calls) rather than instruction start (jumps) */
+};
+
+struct emitter {
+    uint8_t *buf;
+    size_t len, cap;
+    bool oom;
+    const struct xdpvm_prog *prog;
+    const struct xdpvm_jit_opts *opts;
+    uint32_t *insn_offset;
+    uint32_t *func_entry;
+    bool *is_function;
+    struct fixup *fixups;
+    size_t fixup_count, fixup_cap;
+    uint32_t *unwind_refs;  /* rel32 positions jumping to the unwind block */
+    size_t unwind_count, unwind_cap;
+    uint64_t blind_state;   /* xorshift state for constant blinding */
+    char *err;
+    size_t err_size;
+};
+
+static int jit_error(struct emitter *e, size_t pc, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int jit_error(struct emitter *e, size_t pc, int code, const char *fmt, ...)
+{
+    if (e->err && e->err_size) {
+        int n = snprintf(e->err, e->err_size, "jit: program '%s': instruction %zu: ",
+                         e->prog->name, pc);
+        if (n >= 0 && (size_t)n < e->err_size) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(e->err + n, e->err_size - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return code;
+}
+
+/* ---- byte emission ---------------------------------------------------------------------- */
+
+static void emit_bytes(struct emitter *e, const void *bytes, size_t n)
+{
+    if (e->len + n > e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 4096;
+        while (cap < e->len + n)
+            cap *= 2;
+        uint8_t *grown = realloc(e->buf, cap);
+        if (!grown) {
+            e->oom = true;
+            return;
+        }
+        e->buf = grown;
+        e->cap = cap;
+    }
+    memcpy(e->buf + e->len, bytes, n);
+    e->len += n;
+}
+static void emit1(struct emitter *e, uint8_t b) { emit_bytes(e, &b, 1); }
+static void emit2(struct emitter *e, uint8_t a, uint8_t b) { emit1(e, a); emit1(e, b); }
+static void emit_u16(struct emitter *e, uint16_t v) { emit2(e, (uint8_t)v, (uint8_t)(v >> 8)); }
+static void emit_u32(struct emitter *e, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    emit_bytes(e, b, 4);
+}
+static void emit_u64(struct emitter *e, uint64_t v)
+{
+    emit_u32(e, (uint32_t)v);
+    emit_u32(e, (uint32_t)(v >> 32));
+}
+static void patch_u32(struct emitter *e, size_t at, uint32_t v)
+{
+    if (e->oom || at + 4 > e->len)
+        return;
+    for (int i = 0; i < 4; i++)
+        e->buf[at + (size_t)i] = (uint8_t)(v >> (8 * i));
+}
+
+static bool fits_s8(int64_t v) { return v >= INT8_MIN && v <= INT8_MAX; }
+static bool fits_s32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+/* REX prefix; `force` for byte registers spl/bpl/sil/dil, which need one even when empty. */
+static void emit_rex(struct emitter *e, bool w, int reg, int index, int base, bool force)
+{
+    uint8_t rex = (uint8_t)(0x40 | (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | ((index & 8) ? 2 : 0) |
+                            ((base & 8) ? 1 : 0));
+    if (rex != 0x40 || force)
+        emit1(e, rex);
+}
+static uint8_t modrm(int mod, int reg, int rm) { return (uint8_t)((mod << 6) | ((reg & 7) << 3) | (rm & 7)); }
+
+/* opcode with register-direct operands: op reg, rm */
+static void emit_rr(struct emitter *e, bool w, const uint8_t *op, size_t oplen, int reg, int rm,
+                    bool byte_regs)
+{
+    bool force = byte_regs && ((reg >= 4 && reg <= 7) || (rm >= 4 && rm <= 7));
+    emit_rex(e, w, reg, 0, rm, force);
+    emit_bytes(e, op, oplen);
+    emit1(e, modrm(3, reg, rm));
+}
+
+/* ModRM + SIB + displacement for [base + disp]; never mod=00 so rbp/r13 bases need no care. */
+static void emit_mem_operand(struct emitter *e, int reg, int base, int32_t disp)
+{
+    int mod = fits_s8(disp) ? 1 : 2;
+    emit1(e, modrm(mod, reg, base));
+    if ((base & 7) == RSP)
+        emit1(e, 0x24);
+    if (mod == 1)
+        emit1(e, (uint8_t)(int8_t)disp);
+    else
+        emit_u32(e, (uint32_t)disp);
+}
+/* op reg, [base + disp] (or op [base + disp], reg: same encoding, direction is in op) */
+static void emit_mem(struct emitter *e, bool w, const uint8_t *op, size_t oplen, int reg, int base,
+                     int32_t disp, bool byte_reg, int prefix)
+{
+    if (prefix)
+        emit1(e, (uint8_t)prefix);
+    emit_rex(e, w, reg, 0, base, byte_reg && reg >= 4 && reg <= 7);
+    emit_bytes(e, op, oplen);
+    emit_mem_operand(e, reg, base, disp);
+}
+
+#define OP(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
+
+static void emit_mov_rr(struct emitter *e, bool w, int dst, int src)
+{
+    emit_rr(e, w, OP(0x89), src, dst, false);
+}
+/* dst = imm, 64-bit with the shortest encoding that gives the same value. */
+static void emit_mov_imm64(struct emitter *e, int dst, uint64_t imm)
+{
+    if (imm == 0) {
+        emit_rr(e, false, OP(0x31), dst, dst, false); /* xor r32, r32 */
+    } else if (imm <= UINT32_MAX) {
+        emit_rex(e, false, 0, 0, dst, false);
+        emit1(e, (uint8_t)(0xb8 + (dst & 7)));
+        emit_u32(e, (uint32_t)imm);
+    } else if (fits_s32((int64_t)imm)) {
+        emit_rex(e, true, 0, 0, dst, false);
+        emit2(e, 0xc7, modrm(3, 0, dst));
+        emit_u32(e, (uint32_t)imm);
+    } else {
+        emit_rex(e, true, 0, 0, dst, false);
+        emit1(e, (uint8_t)(0xb8 + (dst & 7)));
+        emit_u64(e, imm);
+    }
+}
+
+/* Group-1 ALU with an immediate: ext = 0 add, 1 or, 4 and, 5 sub, 6 xor, 7 cmp. */
+static void emit_alu_imm(struct emitter *e, bool w, int ext, int dst, int32_t imm)
+{
+    emit_rex(e, w, 0, 0, dst, false);
+    if (fits_s8(imm)) {
+        emit2(e, 0x83, modrm(3, ext, dst));
+        emit1(e, (uint8_t)(int8_t)imm);
+    } else {
+        emit2(e, 0x81, modrm(3, ext, dst));
+        emit_u32(e, (uint32_t)imm);
+    }
+}
+
+static void emit_push(struct emitter *e, int reg)
+{
+    emit_rex(e, false, 0, 0, reg, false);
+    emit1(e, (uint8_t)(0x50 + (reg & 7)));
+}
+static void emit_pop(struct emitter *e, int reg)
+{
+    emit_rex(e, false, 0, 0, reg, false);
+    emit1(e, (uint8_t)(0x58 + (reg & 7)));
+}
+/* lea dst, [base + disp] */
+static void emit_lea(struct emitter *e, int dst, int base, int32_t disp)
+{
+    emit_mem(e, true, OP(0x8d), dst, base, disp, false, 0);
+}
+static void emit_load64(struct emitter *e, int dst, int base, int32_t disp)
+{
+    emit_mem(e, true, OP(0x8b), dst, base, disp, false, 0);
+}
+static void emit_store64(struct emitter *e, int base, int32_t disp, int src)
+{
+    emit_mem(e, true, OP(0x89), src, base, disp, false, 0);
+}
+
+/* Forward jump with a rel32 to patch: returns the position of the rel32. */
+static size_t emit_jcc_forward(struct emitter *e, uint8_t cc)
+{
+    emit2(e, 0x0f, (uint8_t)(0x80 | cc));
+    size_t at = e->len;
+    emit_u32(e, 0);
+    return at;
+}
+static size_t emit_jmp_forward(struct emitter *e)
+{
+    emit1(e, 0xe9);
+    size_t at = e->len;
+    emit_u32(e, 0);
+    return at;
+}
+static void bind_here(struct emitter *e, size_t at)
+{
+    patch_u32(e, at, (uint32_t)(int32_t)((int64_t)e->len - (int64_t)(at + 4)));
+}
+
+static void add_fixup(struct emitter *e, size_t at, uint32_t target, bool to_entry)
+{
+    if (e->fixup_count == e->fixup_cap) {
+        size_t cap = e->fixup_cap ? e->fixup_cap * 2 : 64;
+        struct fixup *grown = realloc(e->fixups, cap * sizeof(*grown));
+        if (!grown) {
+            e->oom = true;
+            return;
+        }
+        e->fixups = grown;
+        e->fixup_cap = cap;
+    }
+    e->fixups[e->fixup_count++] = (struct fixup){(uint32_t)at, target, to_entry};
+}
+static void jump_to_unwind(struct emitter *e, int cc /* -1: always */)
+{
+    size_t at = cc < 0 ? emit_jmp_forward(e) : emit_jcc_forward(e, (uint8_t)cc);
+    if (e->unwind_count == e->unwind_cap) {
+        size_t cap = e->unwind_cap ? e->unwind_cap * 2 : 64;
+        uint32_t *grown = realloc(e->unwind_refs, cap * sizeof(*grown));
+        if (!grown) {
+            e->oom = true;
+            return;
+        }
+        e->unwind_refs = grown;
+        e->unwind_cap = cap;
+    }
+    e->unwind_refs[e->unwind_count++] = (uint32_t)at;
+}
+
+/* Condition codes. */
+enum { CC_B = 2, CC_AE = 3, CC_E = 4, CC_NE = 5, CC_BE = 6, CC_A = 7, CC_L = 0xc, CC_GE = 0xd,
+       CC_LE = 0xe, CC_G = 0xf };
+
+/* ---- constant blinding ------------------------------------------------------------------ */
+
+static uint64_t blind_key(struct emitter *e)
+{
+    uint64_t x = e->blind_state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    e->blind_state = x;
+    return x;
+}
+/* reg = imm (64-bit value), never writing imm itself into the code when blinding. */
+static void emit_load_const(struct emitter *e, int reg, uint64_t imm)
+{
+    if (!e->opts->blind_constants) {
+        emit_mov_imm64(e, reg, imm);
+        return;
+    }
+    uint64_t key = blind_key(e);
+    emit_rex(e, true, 0, 0, reg, false);
+    emit1(e, (uint8_t)(0xb8 + (reg & 7)));
+    emit_u64(e, imm ^ key);
+    emit_rex(e, true, 0, 0, SCRATCH2, false);
+    emit1(e, (uint8_t)(0xb8 + (SCRATCH2 & 7)));
+    emit_u64(e, key);
+    emit_rr(e, true, OP(0x31), SCRATCH2, reg, false); /* xor reg, key */
+}
+
+/* Call an absolute address (helpers, traps): the code is mapped far from libxdpvm. */
+static void emit_call_abs(struct emitter *e, const void *fn)
+{
+    emit_rex(e, true, 0, 0, SCRATCH2, false);
+    emit1(e, (uint8_t)(0xb8 + (SCRATCH2 & 7)));
+    emit_u64(e, (uint64_t)(uintptr_t)fn);
+    emit_rex(e, false, 0, 0, SCRATCH2, false);
+    emit2(e, 0xff, modrm(3, 2, SCRATCH2));
+}
+
+static void jit_trap(struct xdpvm_run *run, uint64_t pc, uint64_t kind, uint64_t value);
+
+/* Report a run-time trap and unwind: jit_trap(run, pc, kind, value in SCRATCH). */
+static void emit_trap(struct emitter *e, size_t pc, enum trap_kind kind)
+{
+    emit_mov_rr(e, true, RCX, SCRATCH);
+    emit_mov_rr(e, true, RDI, REG_RUN);
+    emit_mov_imm64(e, RSI, pc);
+    emit_mov_imm64(e, RDX, (uint64_t)kind);
+    emit_rex(e, true, 0, 0, RSP, false); /* and rsp, -16: traps may come mid-prologue */
+    emit2(e, 0x83, modrm(3, 4, RSP));
+    emit1(e, 0xf0);
+    emit_call_abs(e, (const void *)jit_trap);
+    jump_to_unwind(e, -1);
+}
+
+/* ---- prologue, epilogue, enter stub, unwind ------------------------------------------------ */
+
+static void emit_function_prologue(struct emitter *e, size_t pc, bool check_depth)
+{
+    if (check_depth) {
+        /* mov r11, [r12 + executor_state]; cmp rsp, [r11 + stack_limit]; jae ok; trap */
+        emit_load64(e, SCRATCH, REG_RUN, (int32_t)offsetof(struct xdpvm_run, executor_state));
+        emit_mem(e, true, OP(0x3b), RSP, SCRATCH, (int32_t)offsetof(struct jit_frame, stack_limit),
+                 false, 0);
+        size_t ok = emit_jcc_forward(e, CC_AE);
+        emit_mov_imm64(e, SCRATCH, XDPVM_MAX_CALL_DEPTH);
+        emit_trap(e, pc, TRAP_CALL_DEPTH);
+        bind_here(e, ok);
+    }
+    emit_push(e, RBP);
+    emit_push(e, RBX);
+    emit_push(e, R13);
+    emit_push(e, R14);
+    emit_push(e, R15);
+    emit_rex(e, true, 0, 0, RSP, false); /* sub rsp, 512 */
+    emit2(e, 0x81, modrm(3, 5, RSP));
+    emit_u32(e, XDPVM_STACK_SIZE);
+    emit_lea(e, RBP, RSP, XDPVM_STACK_SIZE);
+}
+
+static void emit_function_epilogue(struct emitter *e)
+{
+    emit_rex(e, true, 0, 0, RSP, false); /* add rsp, 512 */
+    emit2(e, 0x81, modrm(3, 0, RSP));
+    emit_u32(e, XDPVM_STACK_SIZE);
+    emit_pop(e, R15);
+    emit_pop(e, R14);
+    emit_pop(e, R13);
+    emit_pop(e, RBX);
+    emit_pop(e, RBP);
+    emit1(e, 0xc3);
+}
+
+/* jit_enter_fn: (r1..r5 in rdi..r8, run in r9, function address on the stack). */
+static void emit_enter_stub(struct emitter *e)
+{
+    emit_push(e, RBP);
+    emit_push(e, RBX);
+    emit_push(e, R12);
+    emit_push(e, R13);
+    emit_push(e, R14);
+    emit_push(e, R15);
+    emit_rex(e, true, 0, 0, RSP, false); /* sub rsp, 8: aligned for the call below */
+    emit2(e, 0x83, modrm(3, 5, RSP));
+    emit1(e, 8);
+    emit_mov_rr(e, true, REG_RUN, R9);
+    emit_load64(e, SCRATCH, REG_RUN, (int32_t)offsetof(struct xdpvm_run, executor_state));
+    emit_lea(e, SCRATCH2, RSP, -8);
+    emit_store64(e, SCRATCH, (int32_t)offsetof(struct jit_frame, unwind_rsp), SCRATCH2);
+    /* A function at call depth d is entered with rsp = here - 8 - (d-1) * FUNCTION_FRAME. */
+    emit_lea(e, SCRATCH2, RSP, -(8 + (XDPVM_MAX_CALL_DEPTH - 1) * FUNCTION_FRAME));
+    emit_store64(e, SCRATCH, (int32_t)offsetof(struct jit_frame, stack_limit), SCRATCH2);
+    /* Registers the program may read before writing start at zero, as in the interpreter. */
+    emit_rr(e, false, OP(0x31), RAX, RAX, false);
+    emit_rr(e, false, OP(0x31), RBX, RBX, false);
+    emit_rr(e, false, OP(0x31), R13, R13, false);
+    emit_rr(e, false, OP(0x31), R14, R14, false);
+    emit_rr(e, false, OP(0x31), R15, R15, false);
+    /* call [rsp + 64]: the 7th argument, above the 6 pushes, the padding and the return address */
+    emit2(e, 0xff, modrm(1, 2, RSP));
+    emit2(e, 0x24, 64);
+    emit_rex(e, true, 0, 0, RSP, false); /* add rsp, 8 */
+    emit2(e, 0x83, modrm(3, 0, RSP));
+    emit1(e, 8);
+    emit_pop(e, R15);
+    emit_pop(e, R14);
+    emit_pop(e, R13);
+    emit_pop(e, R12);
+    emit_pop(e, RBX);
+    emit_pop(e, RBP);
+    emit1(e, 0xc3);
+}
+
+/* Return straight into the enter stub from any depth. */
+static void emit_unwind_block(struct emitter *e)
+{
+    for (size_t i = 0; i < e->unwind_count; i++)
+        bind_here(e, e->unwind_refs[i]);
+    emit_load64(e, SCRATCH, REG_RUN, (int32_t)offsetof(struct xdpvm_run, executor_state));
+    emit_load64(e, RSP, SCRATCH, (int32_t)offsetof(struct jit_frame, unwind_rsp));
+    emit1(e, 0xc3);
+}
+
+/* After a helper: stop at once when it asked to (error, unwind) or started a tail call. */
+static void emit_after_helper(struct emitter *e, bool may_tail_call)
+{
+    /* cmp byte [r12 + stop], 0 */
+    emit_mem(e, false, OP(0x80), 7, REG_RUN, (int32_t)offsetof(struct xdpvm_run, stop), false, 0);
+    emit1(e, 0);
+    jump_to_unwind(e, CC_NE);
+    if (may_tail_call) {
+        /* cmp qword [r12 + next_prog], 0 */
+        emit_mem(e, true, OP(0x83), 7, REG_RUN, (int32_t)offsetof(struct xdpvm_run, next_prog),
+                 false, 0);
+        emit1(e, 0);
+        jump_to_unwind(e, CC_NE);
+    }
+}
+
+/* ---- instruction emitters, one per shape of the opcode table ------------------------------- */
+
+struct insn_ctx {
+    const struct xdpvm_decoded *d;
+    const struct xdpvm_op_info *info;
+    size_t pc;
+    int dst, src;   /* x86 registers of the BPF operands */
+    bool is64;
+};
+
+typedef int (*emit_fn)(struct emitter *e, const struct insn_ctx *c);
+
+static bool op_is_signed_divmod(const struct xdpvm_op_info *info)
+{
+    return info->match == XDPVM_MATCH_OFF && info->match_value == 1;
+}
+
+/* Division and modulo (ISA: x / 0 = 0, x % 0 = x, INT_MIN / -1 = INT_MIN, x % -1 = 0); the
+ * divisor is in SCRATCH unless constant. Never lets the CPU raise #DE. */
+static void emit_divmod(struct emitter *e, const struct insn_ctx *c, bool divisor_known,
+                        int64_t known)
+{
+    bool is_mod = (c->info->code & 0xf0) == XDPVM_ALU_MOD;
+    bool is_signed = op_is_signed_divmod(c->info);
+    bool w = c->is64;
+    size_t to_zero = SIZE_MAX, to_minus1 = SIZE_MAX, done[3];
+    int done_count = 0;
+
+    if (divisor_known) {
+        int64_t v = w ? known : (int64_t)(uint32_t)known;
+        if (v == 0)
+            goto zero_case;
+        if (is_signed && (w ? known == -1 : (int32_t)known == -1))
+            goto minus1_case;
+        emit_load_const(e, SCRATCH, (uint64_t)v);
+    } else {
+        emit_rr(e, w, OP(0x85), SCRATCH, SCRATCH, false); /* test */
+        to_zero = emit_jcc_forward(e, CC_E);
+        if (is_signed) {
+            emit_alu_imm(e, w, 7, SCRATCH, -1);
+            to_minus1 = emit_jcc_forward(e, CC_E);
+        }
+    }
+    emit_mov_rr(e, true, SCRATCH2, RAX);
+    emit_mov_rr(e, true, SCRATCH3, RDX);
+    emit_mov_rr(e, w, RAX, c->dst);
+    if (is_signed) {
+        emit_rex(e, w, 0, 0, 0, false); /* cqo / cdq */
+        emit1(e, 0x99);
+    } else {
+        emit_rr(e, false, OP(0x31), RDX, RDX, false);
+    }
+    emit_rex(e, w, 0, 0, SCRATCH, false); /* div / idiv r11 */
+    emit2(e, 0xf7, modrm(3, is_signed ? 7 : 6, SCRATCH));
+    emit_mov_rr(e, true, SCRATCH, is_mod ? RDX : RAX);
+    emit_mov_rr(e, true, RAX, SCRATCH2);
+    emit_mov_rr(e, true, RDX, SCRATCH3);
+    emit_mov_rr(e, w, c->dst, SCRATCH);
+    if (divisor_known)
+        return;
+    done[done_count++] = emit_jmp_forward(e);
+    bind_here(e, to_zero);
+zero_case:
+    if (!is_mod)
+        emit_rr(e, false, OP(0x31), c->dst, c->dst, false);
+    else if (!w)
+        emit_mov_rr(e, false, c->dst, c->dst);
+    if (!is_signed || divisor_known) {
+        for (int i = 0; i < done_count; i++)
+            bind_here(e, done[i]);
+        return;
+    }
+    done[done_count++] = emit_jmp_forward(e);
+    bind_here(e, to_minus1);
+minus1_case:
+    if (is_mod) {
+        emit_rr(e, false, OP(0x31), c->dst, c->dst, false);
+    } else {
+        emit_rex(e, w, 0, 0, c->dst, false); /* neg */
+        emit2(e, 0xf7, modrm(3, 3, c->dst));
+    }
+    for (int i = 0; i < done_count; i++)
+        bind_here(e, done[i]);
+}
+
+/* Shift dst by cl where the count comes from a register (x86 masks the count like the ISA). */
+static void emit_shift_reg(struct emitter *e, const struct insn_ctx *c, int ext)
+{
+    bool w = c->is64;
+    if (c->src == RCX) {
+        emit_rex(e, w, 0, 0, c->dst, false);
+        emit2(e, 0xd3, modrm(3, ext, c->dst));
+        return;
+    }
+    emit_mov_rr(e, true, SCRATCH, RCX);
+    emit_mov_rr(e, true, RCX, c->src);
+    int target = c->dst == RCX ? SCRATCH : c->dst;
+    emit_rex(e, w, 0, 0, target, false);
+    emit2(e, 0xd3, modrm(3, ext, target));
+    emit_mov_rr(e, true, RCX, SCRATCH);
+    if (c->dst == RCX)
+        return; /* rcx now holds the shifted value */
+}
+
+/* The binary operation of an ALU row, with the source in register src_reg. */
+static void emit_alu_binary_reg(struct emitter *e, const struct insn_ctx *c, int src_reg)
+{
+    bool w = c->is64;
+    switch (c->info->code & 0xf0) {
+    case XDPVM_ALU_ADD: emit_rr(e, w, OP(0x01), src_reg, c->dst, false); break;
+    case XDPVM_ALU_SUB: emit_rr(e, w, OP(0x29), src_reg, c->dst, false); break;
+    case XDPVM_ALU_OR: emit_rr(e, w, OP(0x09), src_reg, c->dst, false); break;
+    case XDPVM_ALU_AND: emit_rr(e, w, OP(0x21), src_reg, c->dst, false); break;
+    case XDPVM_ALU_XOR: emit_rr(e, w, OP(0x31), src_reg, c->dst, false); break;
+    case XDPVM_ALU_MOV: emit_mov_rr(e, w, c->dst, src_reg); break;
+    case XDPVM_ALU_MUL: emit_rr(e, w, OP(0x0f, 0xaf), c->dst, src_reg, false); break;
+    case XDPVM_ALU_LSH:
+    case XDPVM_ALU_RSH:
+    case XDPVM_ALU_ARSH: {
+        int ext = (c->info->code & 0xf0) == XDPVM_ALU_LSH ? 4
+                  : (c->info->code & 0xf0) == XDPVM_ALU_RSH ? 5 : 7;
+        struct insn_ctx shifted = *c;
+        shifted.src = src_reg;
+        emit_shift_reg(e, &shifted, ext);
+        break;
+    }
+    case XDPVM_ALU_DIV:
+    case XDPVM_ALU_MOD:
+        emit_mov_rr(e, w, SCRATCH, src_reg);
+        emit_divmod(e, c, false, 0);
+        break;
+    }
+}
+
+static int emit_ALU_REG(struct emitter *e, const struct insn_ctx *c)
+{
+    emit_alu_binary_reg(e, c, c->src);
+    return 0;
+}
+
+static int emit_ALU_IMM(struct emitter *e, const struct insn_ctx *c)
+{
+    bool w = c->is64;
+    int32_t imm = c->d->imm;
+    unsigned op = c->info->code & 0xf0;
+    if (op == XDPVM_ALU_LSH || op == XDPVM_ALU_RSH || op == XDPVM_ALU_ARSH) {
+        int ext = op == XDPVM_ALU_LSH ? 4 : op == XDPVM_ALU_RSH ? 5 : 7;
+        emit_rex(e, w, 0, 0, c->dst, false);
+        emit2(e, 0xc1, modrm(3, ext, c->dst));
+        emit1(e, (uint8_t)(imm & (w ? 63 : 31)));
+        return 0;
+    }
+    if (op == XDPVM_ALU_DIV || op == XDPVM_ALU_MOD) {
+        emit_divmod(e, c, true, imm);
+        return 0;
+    }
+    /* 64-bit operations sign-extend imm; 32-bit ones use its 32 bits. */
+    uint64_t value = w ? (uint64_t)(int64_t)imm : (uint64_t)(uint32_t)imm;
+    if (e->opts->blind_constants) {
+        emit_load_const(e, SCRATCH, value);
+        emit_alu_binary_reg(e, c, SCRATCH);
+        return 0;
+    }
+    switch (op) {
+    case XDPVM_ALU_ADD: emit_alu_imm(e, w, 0, c->dst, imm); break;
+    case XDPVM_ALU_OR: emit_alu_imm(e, w, 1, c->dst, imm); break;
+    case XDPVM_ALU_AND: emit_alu_imm(e, w, 4, c->dst, imm); break;
+    case XDPVM_ALU_SUB: emit_alu_imm(e, w, 5, c->dst, imm); break;
+    case XDPVM_ALU_XOR: emit_alu_imm(e, w, 6, c->dst, imm); break;
+    case XDPVM_ALU_MOV: emit_mov_imm64(e, c->dst, value); break;
+    case XDPVM_ALU_MUL: /* imul dst, dst, imm32 */
+        emit_rex(e, w, c->dst, 0, c->dst, false);
+        emit2(e, 0x69, modrm(3, c->dst, c->dst));
+        emit_u32(e, (uint32_t)imm);
+        break;
+    }
+    return 0;
+}
+
+static int emit_NEG(struct emitter *e, const struct insn_ctx *c)
+{
+    emit_rex(e, c->is64, 0, 0, c->dst, false);
+    emit2(e, 0xf7, modrm(3, 3, c->dst));
+    return 0;
+}
+
+static int emit_MOVSX(struct emitter *e, const struct insn_ctx *c)
+{
+    switch (c->d->off) {
+    case 8: emit_rr(e, c->is64, OP(0x0f, 0xbe), c->dst, c->src, true); break;
+    case 16: emit_rr(e, c->is64, OP(0x0f, 0xbf), c->dst, c->src, false); break;
+    default: emit_rr(e, true, OP(0x63), c->dst, c->src, false); break; /* movsxd */
+    }
+    return 0;
+}
+
+static int emit_END(struct emitter *e, const struct insn_ctx *c)
+{
+    /* ALU|END|TO_LE on this little-endian host only truncates; TO_BE and ALU64 swap. */
+    bool swap = XDPVM_CLASS(c->info->code) == XDPVM_CLASS_ALU64 || (c->info->code & XDPVM_SRC_X);
+    switch (c->d->imm) {
+    case 16:
+        if (swap) { /* rol dst16, 8 */
+            emit1(e, 0x66);
+            emit_rex(e, false, 0, 0, c->dst, false);
+            emit2(e, 0xc1, modrm(3, 0, c->dst));
+            emit1(e, 8);
+        }
+        emit_rr(e, false, OP(0x0f, 0xb7), c->dst, c->dst, false); /* movzx dst32, dst16 */
+        break;
+    case 32:
+        if (swap) {
+            emit_rex(e, false, 0, 0, c->dst, false);
+            emit2(e, 0x0f, (uint8_t)(0xc8 + (c->dst & 7)));
+        } else {
+            emit_mov_rr(e, false, c->dst, c->dst);
+        }
+        break;
+    default:
+        if (swap) {
+            emit_rex(e, true, 0, 0, c->dst, false);
+            emit2(e, 0x0f, (uint8_t)(0xc8 + (c->dst & 7)));
+        }
+        break;
+    }
+    return 0;
+}
+
+static void emit_jump_to_insn(struct emitter *e, int cc, size_t target)
+{
+    size_t at = cc < 0 ? emit_jmp_forward(e) : emit_jcc_forward(e, (uint8_t)cc);
+    add_fixup(e, at, (uint32_t)target, false);
+}
+
+static int jump_cc(const struct insn_ctx *c)
+{
+    switch (c->info->code & 0xf0) {
+    case XDPVM_JMP_JEQ: return CC_E;
+    case XDPVM_JMP_JNE: return CC_NE;
+    case XDPVM_JMP_JSET: return CC_NE;
+    case XDPVM_JMP_JGT: return CC_A;
+    case XDPVM_JMP_JGE: return CC_AE;
+    case XDPVM_JMP_JLT: return CC_B;
+    case XDPVM_JMP_JLE: return CC_BE;
+    case XDPVM_JMP_JSGT: return CC_G;
+    case XDPVM_JMP_JSGE: return CC_GE;
+    case XDPVM_JMP_JSLT: return CC_L;
+    default: return CC_LE; /* JSLE */
+    }
+}
+
+static void emit_compare_reg(struct emitter *e, const struct insn_ctx *c, int src_reg)
+{
+    bool jset = (c->info->code & 0xf0) == XDPVM_JMP_JSET;
+    uint8_t op = jset ? 0x85 : 0x39; /* test / cmp */
+    emit_rr(e, c->is64, &op, 1, src_reg, c->dst, false);
+}
+
+static int emit_JMP_REG(struct emitter *e, const struct insn_ctx *c)
+{
+    emit_compare_reg(e, c, c->src);
+    emit_jump_to_insn(e, jump_cc(c), (size_t)xdpvm_isa_jump_target(c->d, c->pc));
+    return 0;
+}
+
+static int emit_JMP_IMM(struct emitter *e, const struct insn_ctx *c)
+{
+    bool jset = (c->info->code & 0xf0) == XDPVM_JMP_JSET;
+    int32_t imm = c->d->imm;
+    if (e->opts->blind_constants) {
+        emit_load_const(e, SCRATCH, c->is64 ? (uint64_t)(int64_t)imm : (uint64_t)(uint32_t)imm);
+        emit_compare_reg(e, c, SCRATCH);
+    } else if (jset) { /* test dst, imm32 */
+        emit_rex(e, c->is64, 0, 0, c->dst, false);
+        emit2(e, 0xf7, modrm(3, 0, c->dst));
+        emit_u32(e, (uint32_t)imm);
+    } else if (imm == 0) {
+        emit_rr(e, c->is64, OP(0x85), c->dst, c->dst, false); /* test: same flags as cmp 0 */
+    } else {
+        emit_alu_imm(e, c->is64, 7, c->dst, imm);
+    }
+    emit_jump_to_insn(e, jump_cc(c), (size_t)xdpvm_isa_jump_target(c->d, c->pc));
+    return 0;
+}
+
+static int emit_JA(struct emitter *e, const struct insn_ctx *c)
+{
+    size_t target = (size_t)xdpvm_isa_jump_target(c->d, c->pc);
+    if (target != c->pc + 1)
+        emit_jump_to_insn(e, -1, target);
+    return 0;
+}
+static int emit_GOTOL(struct emitter *e, const struct insn_ctx *c) { return emit_JA(e, c); }
+
+static int emit_CALL(struct emitter *e, const struct insn_ctx *c)
+{
+    uint32_t id = (uint32_t)c->d->imm;
+    const struct xdpvm_helper *h =
+        e->prog->helpers && id < XDPVM_MAX_HELPER_ID ? e->prog->helpers->by_id[id] : NULL;
+    if (!h || !h->fn)
+        return jit_error(e, c->pc, -EINVAL, "call to helper %u, which the program's helper table "
+                         "does not provide", id);
+    emit_mov_rr(e, true, R9, REG_RUN);
+    emit_call_abs(e, (const void *)h->fn);
+    emit_after_helper(e, id == 12 /* BPF_FUNC_tail_call */);
+    return 0;
+}
+
+/* callx: the helper id is in dst (uBPF/clang); looked up in the running program's table. */
+static int emit_CALLX(struct emitter *e, const struct insn_ctx *c)
+{
+    size_t bad[3];
+    emit_mov_rr(e, true, SCRATCH, c->dst);
+    emit_rex(e, true, 0, 0, SCRATCH, false); /* cmp r11, 256 */
+    emit2(e, 0x81, modrm(3, 7, SCRATCH));
+    emit_u32(e, XDPVM_MAX_HELPER_ID);
+    bad[0] = emit_jcc_forward(e, CC_AE);
+    emit_load64(e, SCRATCH2, REG_RUN, (int32_t)offsetof(struct xdpvm_run, prog));
+    emit_load64(e, SCRATCH2, SCRATCH2, (int32_t)offsetof(struct xdpvm_prog, helpers));
+    emit_rr(e, true, OP(0x85), SCRATCH2, SCRATCH2, false);
+    bad[1] = emit_jcc_forward(e, CC_E);
+    /* mov r10, [r10 + r11*8] (by_id is the first member of the table) */
+    emit_rex(e, true, SCRATCH2, SCRATCH, SCRATCH2, false);
+    emit2(e, 0x8b, modrm(0, SCRATCH2, 4));
+    emit1(e, (uint8_t)((3 << 6) | ((SCRATCH & 7) << 3) | (SCRATCH2 & 7)));
+    emit_rr(e, true, OP(0x85), SCRATCH2, SCRATCH2, false);
+    bad[2] = emit_jcc_forward(e, CC_E);
+    emit_load64(e, SCRATCH2, SCRATCH2, (int32_t)offsetof(struct xdpvm_helper, fn));
+    emit_mov_rr(e, true, R9, REG_RUN);
+    emit_rex(e, false, 0, 0, SCRATCH2, false); /* call r10 */
+    emit2(e, 0xff, modrm(3, 2, SCRATCH2));
+    emit_after_helper(e, true);
+    size_t done = emit_jmp_forward(e);
+    for (int i = 0; i < 3; i++)
+        bind_here(e, bad[i]);
+    emit_trap(e, c->pc, TRAP_CALLX_UNKNOWN);
+    bind_here(e, done);
+    return 0;
+}
+
+static int emit_CALL_LOCAL(struct emitter *e, const struct insn_ctx *c)
+{
+    emit1(e, 0xe8);
+    size_t at = e->len;
+    emit_u32(e, 0);
+    add_fixup(e, at, (uint32_t)xdpvm_isa_jump_target(c->d, c->pc), true);
+    return 0;
+}
+
+static int emit_EXIT(struct emitter *e, const struct insn_ctx *c)
+{
+    emit_function_epilogue(e);
+    return 0;
+}
+
+static int emit_LDX(struct emitter *e, const struct insn_ctx *c)
+{
+    bool sx = (c->info->code & 0xe0) == XDPVM_MODE_MEMSX;
+    int32_t off = c->d->off;
+    uint8_t op[2];
+    size_t oplen = 2;
+    bool w = sx;
+    switch (xdpvm_op_access_size(c->info)) {
+    case 1: op[0] = 0x0f; op[1] = sx ? 0xbe : 0xb6; break; /* movsx / movzx */
+    case 2: op[0] = 0x0f; op[1] = sx ? 0xbf : 0xb7; break;
+    case 4: op[0] = sx ? 0x63 : 0x8b; oplen = 1; break;    /* movsxd / mov r32 */
+    default: op[0] = 0x8b; oplen = 1; w = true; break;
+    }
+    emit_mem(e, w, op, oplen, c->dst, c->src, off, false, 0);
+    return 0;
+}
+
+static void emit_store_reg(struct emitter *e, unsigned size, int base, int32_t off, int src)
+{
+    switch (size) {
+    case 1: emit_mem(e, false, OP(0x88), src, base, off, true, 0); break;
+    case 2: emit_mem(e, false, OP(0x89), src, base, off, false, 0x66); break;
+    case 4: emit_mem(e, false, OP(0x89), src, base, off, false, 0); break;
+    default: emit_mem(e, true, OP(0x89), src, base, off, false, 0); break;
+    }
+}
+
+static int emit_STX(struct emitter *e, const struct insn_ctx *c)
+{
+    emit_store_reg(e, xdpvm_op_access_size(c->info), c->dst, c->d->off, c->src);
+    return 0;
+}
+
+static int emit_ST(struct emitter *e, const struct insn_ctx *c)
+{
+    unsigned size = xdpvm_op_access_size(c->info);
+    int32_t imm = c->d->imm;
+    if (e->opts->blind_constants) {
+        emit_load_const(e, SCRATCH, (uint64_t)(int64_t)imm);
+        emit_store_reg(e, size, c->dst, c->d->off, SCRATCH);
+        return 0;
+    }
+    switch (size) {
+    case 1:
+        emit_mem(e, false, OP(0xc6), 0, c->dst, c->d->off, false, 0);
+        emit1(e, (uint8_t)imm);
+        break;
+    case 2:
+        emit_mem(e, false, OP(0xc7), 0, c->dst, c->d->off, false, 0x66);
+        emit_u16(e, (uint16_t)imm);
+        break;
+    default:
+        emit_mem(e, size == 8, OP(0xc7), 0, c->dst, c->d->off, false, 0);
+        emit_u32(e, (uint32_t)imm);
+        break;
+    }
+    return 0;
+}
+
+static int emit_ATOMIC(struct emitter *e, const struct insn_ctx *c)
+{
+    bool w = xdpvm_op_access_size(c->info) == 8;
+    int32_t op = c->d->imm;
+    int32_t off = c->d->off;
+    switch (op) {
+    case XDPVM_ATOMIC_ADD: emit_mem(e, w, OP(0x01), c->src, c->dst, off, false, 0xf0); return 0;
+    case XDPVM_ATOMIC_OR: emit_mem(e, w, OP(0x09), c->src, c->dst, off, false, 0xf0); return 0;
+    case XDPVM_ATOMIC_AND: emit_mem(e, w, OP(0x21), c->src, c->dst, off, false, 0xf0); return 0;
+    case XDPVM_ATOMIC_XOR: emit_mem(e, w, OP(0x31), c->src, c->dst, off, false, 0xf0); return 0;
+    case XDPVM_ATOMIC_ADD | XDPVM_ATOMIC_FETCH: /* lock xadd: src gets the old value */
+        emit_mem(e, w, OP(0x0f, 0xc1), c->src, c->dst, off, false, 0xf0);
+        return 0;
+    case XDPVM_ATOMIC_XCHG: /* xchg with memory is locked implicitly */
+        emit_mem(e, w, OP(0x87), c->src, c->dst, off, false, 0);
+        return 0;
+    case XDPVM_ATOMIC_CMPXCHG:
+        emit_mem(e, w, OP(0x0f, 0xb1), c->src, c->dst, off, false, 0xf0);
+        if (!w) /* a successful 32-bit cmpxchg leaves rax's upper half; BPF zero-extends r0 */
+            emit_mov_rr(e, false, RAX, RAX);
+        return 0;
+    default: break;
+    }
+    /* fetch or/and/xor: compare-exchange loop with rax as the expected value. */
+    uint8_t alu;
+    switch (op & ~XDPVM_ATOMIC_FETCH) {
+    case XDPVM_ATOMIC_OR: alu = 0x09; break;
+    case XDPVM_ATOMIC_AND: alu = 0x21; break;
+    default: alu = 0x31; break;
+    }
+    int operand = c->src == RAX ? SCRATCH2 : c->src;
+    emit_mov_rr(e, true, SCRATCH2, RAX);
+    emit_lea(e, SCRATCH3, c->dst, off);
+    emit_mem(e, w, OP(0x8b), RAX, SCRATCH3, 0, false, 0);
+    size_t loop = e->len;
+    emit_mov_rr(e, true, SCRATCH, RAX);
+    emit_rr(e, w, &alu, 1, operand, SCRATCH, false);
+    emit_mem(e, w, OP(0x0f, 0xb1), SCRATCH, SCRATCH3, 0, false, 0xf0);
+    emit2(e, 0x0f, 0x80 | CC_NE);
+    emit_u32(e, (uint32_t)(int32_t)((int64_t)loop - (int64_t)(e->len + 4)));
+    if (c->src != RAX) {
+        emit_mov_rr(e, w, c->src, RAX);
+        emit_mov_rr(e, true, RAX, SCRATCH2);
+    }
+    return 0;
+}
+
+static int emit_LDDW(struct emitter *e, const struct insn_ctx *c)
+{
+    uint64_t value = c->d->imm64;
+    if (c->d->src == XDPVM_PSEUDO_FUNC) /* a callback: its instruction index */
+        value = (uint64_t)xdpvm_isa_jump_target(c->d, c->pc);
+    emit_load_const(e, c->dst, value);
+    return 0;
+}
+
+static const emit_fn emitters[XDPVM_OP__COUNT] = {
+#define JIT_EMITTER_ROW(NAME, CODE, MATCH, MVAL, MN, COP, SHAPE, VER) [XDPVM_OP_##NAME] = emit_##SHAPE,
+    XDPVM_OPCODES(JIT_EMITTER_ROW)
+#undef JIT_EMITTER_ROW
+};
+
+/* ---- compile ------------------------------------------------------------------------------ */
+
+static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
+{
+    const struct xdpvm_prog *prog = e->prog;
+    e->is_function[0] = true;
+    for (size_t pc = 0; pc < prog->count; pc++) {
+        struct xdpvm_decode_error derr;
+        if (xdpvm_isa_decode(prog->insns, prog->count, pc, &decoded[pc], &derr))
+            return jit_error(e, derr.index, -EINVAL, "%s", derr.message);
+        const struct xdpvm_decoded *d = &decoded[pc];
+        bool is_func_ref = d->op == XDPVM_OP_CALL_LOCAL ||
+                           (d->op == XDPVM_OP_LDDW && d->src == XDPVM_PSEUDO_FUNC);
+        if (is_func_ref) {
+            int64_t target = xdpvm_isa_jump_target(d, pc);
+            if (target < 0 || (uint64_t)target >= prog->count)
+                return jit_error(e, pc, -EINVAL, "function at instruction %lld is outside the "
+                                 "program (%zu instructions)", (long long)target, prog->count);
+            e->is_function[target] = true;
+        }
+        if (d->slots == 2)
+            pc++;
+    }
+    return 0;
+}
+
+static int emit_program(struct emitter *e, const struct xdpvm_decoded *decoded)
+{
+    const struct xdpvm_prog *prog = e->prog;
+    emit_enter_stub(e);
+    for (size_t pc = 0; pc < prog->count; pc++) {
+        if (e->is_function[pc]) {
+            e->func_entry[pc] = (uint32_t)e->len;
+            emit_function_prologue(e, pc, pc != 0);
+        }
+        e->insn_offset[pc] = (uint32_t)e->len;
+        const struct xdpvm_decoded *d = &decoded[pc];
+        const struct xdpvm_op_info *info = &xdpvm_op_table[d->op];
+        struct insn_ctx c = {
+            .d = d, .info = info, .pc = pc,
+            .dst = bpf_to_x86[d->dst], .src = bpf_to_x86[d->src],
+            .is64 = !xdpvm_op_is_alu32(info),
+        };
+        int rc = emitters[d->op](e, &c);
+        if (rc)
+            return rc;
+        if (d->slots == 2)
+            e->insn_offset[++pc] = NO_OFFSET;
+        if (e->oom)
+            return jit_error(e, pc, -ENOMEM, "out of memory for code");
+    }
+    return 0;
+}
+
+static int resolve_fixups(struct emitter *e)
+{
+    for (size_t i = 0; i < e->fixup_count; i++) {
+        const struct fixup *f = &e->fixups[i];
+        uint32_t dest = f->to_entry ? e->func_entry[f->target] : e->insn_offset[f->target];
+        if (dest == NO_OFFSET)
+            return jit_error(e, f->target, -EINVAL, "jump or call lands inside an instruction");
+        patch_u32(e, f->at, (uint32_t)(int32_t)((int64_t)dest - (int64_t)(f->at + 4)));
+    }
+    return 0;
+}
+
+/* W^X: map writable, copy, then switch to read+execute. */
+static int publish_code(struct emitter *e, struct jit_state *js)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t size = (e->len + (size_t)page - 1) & ~((size_t)page - 1);
+    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        return jit_error(e, 0, -errno, "mmap of %zu bytes of code failed", size);
+    memcpy(map, e->buf, e->len);
+    /* int3 in the tail of the page: a stray jump there traps instead of running garbage */
+    memset((uint8_t *)map + e->len, 0xcc, size - e->len);
+    if (mprotect(map, size, PROT_READ | PROT_EXEC)) {
+        int rc = -errno;
+        munmap(map, size);
+        return jit_error(e, 0, rc, "mprotect(PROT_READ|PROT_EXEC) of the code failed");
+    }
+    __builtin___clear_cache((char *)map, (char *)map + e->len);
+    js->map = map;
+    js->map_size = size;
+    js->code_size = e->len;
+    return 0;
+}
+
+bool xdpvm_jit_available(void) { return true; }
+
+int xdpvm_jit_compile(struct xdpvm_prog *prog, const struct xdpvm_jit_opts *opts, char *err,
+                      size_t err_size)
+{
+    static const struct xdpvm_jit_opts default_opts;
+    struct emitter e = {.prog = prog, .opts = opts ? opts : &default_opts, .err = err,
+                        .err_size = err_size};
+    if (err && err_size)
+        err[0] = 0;
+    if (!prog->insns || prog->count == 0)
+        return jit_error(&e, 0, -EINVAL, "empty program");
+    if (prog->count > UINT32_MAX / 64)
+        return jit_error(&e, 0, -E2BIG, "program of %zu instructions is too large", prog->count);
+    struct xdpvm_decode_error derr;
+    if (xdpvm_isa_check_program(prog->insns, prog->count, &derr))
+        return jit_error(&e, derr.index, -EINVAL, "%s", derr.message);
+    if (e.opts->blind_constants && getrandom(&e.blind_state, sizeof(e.blind_state), 0) !=
+                                       (ssize_t)sizeof(e.blind_state))
+        e.blind_state = (uint64_t)(uintptr_t)&e ^ 0x9e3779b97f4a7c15ull;
+    if (!e.blind_state)
+        e.blind_state = 0x9e3779b97f4a7c15ull;
+
+    struct jit_state *js = calloc(1, sizeof(*js));
+    struct xdpvm_decoded *decoded = calloc(prog->count, sizeof(*decoded));
+    e.insn_offset = malloc(prog->count * sizeof(uint32_t));
+    e.func_entry = malloc(prog->count * sizeof(uint32_t));
+    e.is_function = calloc(prog->count, sizeof(bool));
+    int rc;
+    if (!js || !decoded || !e.insn_offset || !e.func_entry || !e.is_function) {
+        rc = jit_error(&e, 0, -ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < prog->count; i++)
+        e.insn_offset[i] = e.func_entry[i] = NO_OFFSET;
+    rc = find_functions(&e, decoded);
+    if (!rc)
+        rc = emit_program(&e, decoded);
+    size_t body_end = e.len;
+    if (!rc) {
+        emit_unwind_block(&e);
+        rc = e.oom ? jit_error(&e, 0, -ENOMEM, "out of memory for code") : resolve_fixups(&e);
+    }
+    if (!rc)
+        rc = publish_code(&e, js);
+    if (!rc) {
+        js->count = prog->count;
+        js->body_end = body_end;
+        js->insn_offset = e.insn_offset;
+        js->func_entry = e.func_entry;
+        e.insn_offset = e.func_entry = NULL;
+        prog->jit_state = js;
+        prog->jit_code = js->map;
+        prog->jit_size = js->code_size;
+        prog->exec = xdpvm_jit_run;
+        js = NULL;
+    }
+out:
+    free(js);
+    free(decoded);
+    free(e.insn_offset);
+    free(e.func_entry);
+    free(e.is_function);
+    free(e.fixups);
+    free(e.unwind_refs);
+    free(e.buf);
+    return rc;
+}
+
+void xdpvm_jit_free(struct xdpvm_prog *prog)
+{
+    struct jit_state *js = prog->jit_state;
+    if (!js)
+        return;
+    munmap(js->map, js->map_size);
+    free(js->insn_offset);
+    free(js->func_entry);
+    free(js);
+    prog->jit_state = NULL;
+    prog->jit_code = NULL;
+    prog->jit_size = 0;
+    if (prog->exec == xdpvm_jit_run)
+        prog->exec = NULL;
+}
+
+/* ---- running ------------------------------------------------------------------------------ */
+
+static jit_enter_fn enter_of(const struct jit_state *js)
+{
+    jit_enter_fn fn;
+    void *code = js->map;
+    memcpy(&fn, &code, sizeof(fn));
+    return fn;
+}
+
+static void jit_trap(struct xdpvm_run *run, uint64_t pc, uint64_t kind, uint64_t value)
+{
+    switch ((enum trap_kind)kind) {
+    case TRAP_CALL_DEPTH:
+        xdpvm_run_fail(run, (size_t)pc, -E2BIG, "instruction %llu: call depth exceeds %llu frames",
+                       (unsigned long long)pc, (unsigned long long)value);
+        break;
+    case TRAP_CALLX_UNKNOWN:
+        xdpvm_run_fail(run, (size_t)pc, -EINVAL, "instruction %llu: callx to helper %llu, which "
+                       "the program's helper table does not provide",
+                       (unsigned long long)pc, (unsigned long long)value);
+        break;
+    }
+}
+
+static uint64_t jit_call_subprog(struct xdpvm_run *run, uint64_t insn_index, uint64_t r1,
+                                 uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5)
+{
+    const struct jit_state *js = run->prog ? run->prog->jit_state : NULL;
+    if (!js || insn_index >= js->count || js->func_entry[insn_index] == NO_OFFSET) {
+        xdpvm_run_fail(run, (size_t)insn_index, -EINVAL,
+                       "callback at instruction %llu is not a function of the program",
+                       (unsigned long long)insn_index);
+        return 0;
+    }
+    struct jit_frame *frame = run->executor_state;
+    struct jit_frame outer = *frame;
+    uint64_t ret = enter_of(js)(r1, r2, r3, r4, r5, run, js->map + js->func_entry[insn_index]);
+    *frame = outer;
+    return ret;
+}
+
+int xdpvm_jit_run_args(struct xdpvm_run *run, const uint64_t args[5], uint64_t *r0)
+{
+    const struct xdpvm_prog *prog = run->prog;
+    if (!prog || !prog->jit_state) {
+        xdpvm_run_fail(run, 0, -EINVAL, "program '%s' is not JIT-compiled",
+                       prog ? prog->name : "(none)");
+        return run->error;
+    }
+    struct jit_frame frame = {0};
+    void *saved_state = run->executor_state;
+    uint64_t (*saved_call)(struct xdpvm_run *, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
+                           uint64_t) = run->call_subprog;
+    run->executor_state = &frame;
+    run->call_subprog = jit_call_subprog;
+    uint64_t a[5] = {args[0], args[1], args[2], args[3], args[4]};
+    int rc = 0;
+    for (;;) {
+        const struct jit_state *js = prog->jit_state;
+        uint64_t ret = enter_of(js)(a[0], a[1], a[2], a[3], a[4], run, js->map + js->func_entry[0]);
+        if (run->error) {
+            rc = run->error;
+            break;
+        }
+        if (run->stop) {
+            *r0 = run->stop_value;
+            break;
+        }
+        if (run->next_prog) {
+            const struct xdpvm_prog *next = run->next_prog;
+            run->next_prog = NULL;
+            run->prog = next;
+            if (next->exec != xdpvm_jit_run || !next->jit_state) {
+                run->executor_state = saved_state;
+                run->call_subprog = saved_call;
+                if (!next->exec) {
+                    xdpvm_run_fail(run, 0, -EINVAL, "tail call to program '%s', which has no "
+                                   "executor", next->name);
+                    return run->error;
+                }
+                return next->exec(run, r0);
+            }
+            prog = next;
+            a[0] = (uint64_t)(uintptr_t)run->ctx;
+            a[1] = a[2] = a[3] = a[4] = 0;
+            continue;
+        }
+        *r0 = ret;
+        break;
+    }
+    run->executor_state = saved_state;
+    run->call_subprog = saved_call;
+    return rc;
+}
+
+int xdpvm_jit_run(struct xdpvm_run *run, uint64_t *r0)
+{
+    const uint64_t args[5] = {(uint64_t)(uintptr_t)run->ctx, 0, 0, 0, 0};
+    return xdpvm_jit_run_args(run, args, r0);
+}
+
+size_t xdpvm_jit_insn_offset(const struct xdpvm_prog *prog, size_t pc)
+{
+    const struct jit_state *js = prog->jit_state;
+    if (!js || pc >= js->count || js->insn_offset[pc] == NO_OFFSET)
+        return SIZE_MAX;
+    /* show a function's prologue with its first instruction */
+    return js->func_entry[pc] != NO_OFFSET ? js->func_entry[pc] : js->insn_offset[pc];
+}
+
+size_t xdpvm_jit_body_end(const struct xdpvm_prog *prog)
+{
+    const struct jit_state *js = prog->jit_state;
+    return js ? js->body_end : 0;
+}
+
+#else /* not x86-64 */
+
+bool xdpvm_jit_available(void) { return false; }
+
+int xdpvm_jit_compile(struct xdpvm_prog *prog, const struct xdpvm_jit_opts *opts, char *err,
+                      size_t err_size)
+{
+    (void)opts;
+    if (err && err_size)
+        snprintf(err, err_size, "jit: program '%s': this host is not x86-64; the JIT is not "
+                 "available, use the interpreter", prog->name);
+    return -EOPNOTSUPP;
+}
+void xdpvm_jit_free(struct xdpvm_prog *prog) { (void)prog; }
+int xdpvm_jit_run(struct xdpvm_run *run, uint64_t *r0)
+{
+    (void)r0;
+    xdpvm_run_fail(run, 0, -EOPNOTSUPP, "the JIT is not available on this host");
+    return run->error;
+}
+int xdpvm_jit_run_args(struct xdpvm_run *run, const uint64_t args[5], uint64_t *r0)
+{
+    (void)args;
+    return xdpvm_jit_run(run, r0);
+}
+size_t xdpvm_jit_insn_offset(const struct xdpvm_prog *prog, size_t pc)
+{
+    (void)prog; (void)pc;
+    return SIZE_MAX;
+}
+size_t xdpvm_jit_body_end(const struct xdpvm_prog *prog) { (void)prog; return 0; }
+
+#endif
