@@ -937,11 +937,17 @@ static int emit_ATOMIC(struct emitter *e, const struct insn_ctx *c)
     return 0;
 }
 
+/* lddw src=BPF_PSEUDO_FUNC: imm is the callback's offset from the next instruction. */
+static int64_t callback_target(const struct xdpvm_decoded *d, size_t pc)
+{
+    return (int64_t)pc + 1 + d->imm;
+}
+
 static int emit_LDDW(struct emitter *e, const struct insn_ctx *c)
 {
     uint64_t value = c->d->imm64;
     if (c->d->src == XDPVM_PSEUDO_FUNC) /* a callback: its instruction index */
-        value = (uint64_t)xdpvm_isa_jump_target(c->d, c->pc);
+        value = (uint64_t)callback_target(c->d, c->pc);
     emit_load_const(e, c->dst, value);
     return 0;
 }
@@ -963,10 +969,9 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
         if (xdpvm_isa_decode(prog->insns, prog->count, pc, &decoded[pc], &derr))
             return jit_error(e, derr.index, -EINVAL, "%s", derr.message);
         const struct xdpvm_decoded *d = &decoded[pc];
-        bool is_func_ref = d->op == XDPVM_OP_CALL_LOCAL ||
-                           (d->op == XDPVM_OP_LDDW && d->src == XDPVM_PSEUDO_FUNC);
-        if (is_func_ref) {
-            int64_t target = xdpvm_isa_jump_target(d, pc);
+        bool is_callback = d->op == XDPVM_OP_LDDW && d->src == XDPVM_PSEUDO_FUNC;
+        if (d->op == XDPVM_OP_CALL_LOCAL || is_callback) {
+            int64_t target = is_callback ? callback_target(d, pc) : xdpvm_isa_jump_target(d, pc);
             if (target < 0 || (uint64_t)target >= prog->count)
                 return jit_error(e, pc, -EINVAL, "function at instruction %lld is outside the "
                                  "program (%zu instructions)", (long long)target, prog->count);
