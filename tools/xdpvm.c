@@ -12,6 +12,7 @@ struct command {
 
 static const struct command commands[] = {
     {"help", NULL, "help"},
+    {"disasm", cmd_disasm, "disasm FILE.o [--section NAME] [--syntax llvm|asm] [--json]"},
 };
 
 static int usage(FILE *out)
