@@ -125,11 +125,11 @@ static int llvm_insn(const struct xdpvm_decoded *d, struct out *o)
          * knows only the plain 32-bit add, printed with an r register). */
         char v = atomic32 && d->imm != XDPVM_ATOMIC_ADD ? 'w' : 'r';
         if (d->imm == XDPVM_ATOMIC_XCHG) {
-            put(o, "%c%u = %s_%s(", v, d->src, info->c_op, atomic32 ? "32_32" : "64");
+            put(o, "%c%u = %s%s(", v, d->src, info->c_op, atomic32 ? "32_32" : "_64");
             put_address(o, d->dst, d->off);
             put(o, ", %c%u)", v, d->src);
         } else if (d->imm == XDPVM_ATOMIC_CMPXCHG) {
-            put(o, "%c0 = %s_%s(", v, info->c_op, atomic32 ? "32_32" : "64");
+            put(o, "%c0 = %s%s(", v, info->c_op, atomic32 ? "32_32" : "_64");
             put_address(o, d->dst, d->off);
             put(o, ", %c0, %c%u)", v, v, d->src);
         } else if (d->imm & XDPVM_ATOMIC_FETCH) {
@@ -145,8 +145,7 @@ static int llvm_insn(const struct xdpvm_decoded *d, struct out *o)
     }
     case XDPVM_SHAPE_LDDW:
         if (d->src != XDPVM_PSEUDO_NONE) {
-            put(o, "ld_pseudo\tr%u, 0x%x, ", d->dst, d->src);
-            put_signed_hex(o, d->imm);
+            put(o, "ld_pseudo\tr%u, 0x%x, 0x%" PRIx32, d->dst, d->src, (uint32_t)d->imm);
         } else {
             put(o, "r%u = ", d->dst);
             put_signed_hex(o, (int64_t)d->imm64);
