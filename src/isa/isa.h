@@ -120,10 +120,10 @@ enum xdpvm_match { XDPVM_MATCH_NONE, XDPVM_MATCH_OFF, XDPVM_MATCH_IMM, XDPVM_MAT
     Y(X, JSLE, XDPVM_JMP_JSLE, "jsle", "s<=", 2)
 
 #define XDPVM_SIZES(Y, X)                                            \
-    Y(X, B, XDPVM_SIZE_B, "b", "8")                                  \
-    Y(X, H, XDPVM_SIZE_H, "h", "16")                                 \
-    Y(X, W, XDPVM_SIZE_W, "w", "32")                                 \
-    Y(X, DW, XDPVM_SIZE_DW, "dw", "64")
+    Y(X, B, XDPVM_SIZE_B, "b", 1)                                    \
+    Y(X, H, XDPVM_SIZE_H, "h", 2)                                    \
+    Y(X, W, XDPVM_SIZE_W, "w", 4)                                    \
+    Y(X, DW, XDPVM_SIZE_DW, "dw", 8)
 
 #define XDPVM_ATOMIC_OPS(Y, X)                                                           \
     Y(X, ADD, XDPVM_ATOMIC_ADD, "add", "+=")                                             \
@@ -208,11 +208,20 @@ enum xdpvm_match { XDPVM_MATCH_NONE, XDPVM_MATCH_OFF, XDPVM_MATCH_IMM, XDPVM_MAT
     X(NAME##_REG, XDPVM_CLASS_JMP | OP | XDPVM_SRC_X, NONE, 0, MN, COP, JMP_REG, VER)             \
     X(NAME##32_IMM, XDPVM_CLASS_JMP32 | OP | XDPVM_SRC_K, NONE, 0, MN "32", COP, JMP_IMM, 3)      \
     X(NAME##32_REG, XDPVM_CLASS_JMP32 | OP | XDPVM_SRC_X, NONE, 0, MN "32", COP, JMP_REG, 3)
-/* BITS is the access width as llvm-objdump names it: "u8" .. "u64" */
-#define XDPVM_ROW_MEM(X, NAME, SZ, SFX, BITS)                                                      \
-    X(LDX##NAME, XDPVM_CLASS_LDX | XDPVM_MODE_MEM | SZ, NONE, 0, "ldx" SFX, "u" BITS, LDX, 1)     \
-    X(ST##NAME, XDPVM_CLASS_ST | XDPVM_MODE_MEM | SZ, NONE, 0, "st" SFX, "u" BITS, ST, 1)         \
-    X(STX##NAME, XDPVM_CLASS_STX | XDPVM_MODE_MEM | SZ, NONE, 0, "stx" SFX, "u" BITS, STX, 1)
+/* The C-style operator of a memory row is its access type as llvm-objdump names it, in bits:
+ * "u8" .. "u64". */
+#define XDPVM_MEM_BITS(BYTES) XDPVM_MEM_BITS_##BYTES
+#define XDPVM_MEM_BITS_1 "8"
+#define XDPVM_MEM_BITS_2 "16"
+#define XDPVM_MEM_BITS_4 "32"
+#define XDPVM_MEM_BITS_8 "64"
+#define XDPVM_ROW_MEM(X, NAME, SZ, SFX, BYTES)                                                     \
+    X(LDX##NAME, XDPVM_CLASS_LDX | XDPVM_MODE_MEM | SZ, NONE, 0, "ldx" SFX,                       \
+      "u" XDPVM_MEM_BITS(BYTES), LDX, 1)                                                          \
+    X(ST##NAME, XDPVM_CLASS_ST | XDPVM_MODE_MEM | SZ, NONE, 0, "st" SFX,                          \
+      "u" XDPVM_MEM_BITS(BYTES), ST, 1)                                                           \
+    X(STX##NAME, XDPVM_CLASS_STX | XDPVM_MODE_MEM | SZ, NONE, 0, "stx" SFX,                       \
+      "u" XDPVM_MEM_BITS(BYTES), STX, 1)
 #define XDPVM_ROW_ATOMIC(X, NAME, OP, MN, COP)                                                     \
     X(ATOMIC32_##NAME, XDPVM_CLASS_STX | XDPVM_MODE_ATOMIC | XDPVM_SIZE_W, IMM, OP,               \
       "lock " MN "32", COP, ATOMIC, 3)                                                            \
