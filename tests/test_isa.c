@@ -446,6 +446,7 @@ static void test_decoder_errors(void)
         {"decode_incomplete_lddw", {{.code = 0x18, .imm = 1}}, 1, false, 0, "incomplete"},
         {"decode_lddw_second_half", {{.code = 0x18}, {.code = 0, .src = 1}}, 2, false, 1, "second half"},
         {"decode_lddw_bad_pseudo", {{.code = 0x18, .src = 9}, {0}}, 2, false, 0, "pseudo"},
+        {"decode_lddw_bad_pseudo_high", {{.code = 0x18, .src = 12}, {0}}, 2, false, 0, "pseudo"},
         {"check_jump_into_lddw", {{.code = 0x05, .off = 1}, {.code = 0x18}, {0}, {.code = 0x95}}, 4, true, 0,
          "middle of an lddw"},
         {"check_jump_out_of_program", {{.code = 0x05, .off = 2}, {.code = 0x95}}, 2, true, 0, "outside the program"},
@@ -647,6 +648,87 @@ out:
     free(atomic32);
 }
 
+/* ---- robustness: random instructions and mangled text ------------------------------------------ */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Random slots: whatever decodes must print in both syntaxes and assemble back bit for bit. */
+static void test_random_instructions(void)
+{
+    unsigned rounds = test_sanitized() ? 20000 : 200000, decoded = 0, failed = 0;
+    char first[600] = "";
+    for (unsigned i = 0; i < rounds; i++) {
+        struct xdpvm_insn slots[2];
+        uint64_t a = rng(), b = rng();
+        memcpy(&slots[0], &a, 8);
+        /* bias towards known opcodes and small fields so many candidates decode */
+        if (i & 1) {
+            slots[0].code = xdpvm_op_table[1 + rng() % (XDPVM_OP__COUNT - 1)].code;
+            slots[0].dst = (uint8_t)(rng() % 12);
+            slots[0].src = (uint8_t)(rng() % 12);
+            if (rng() & 1) slots[0].off = (int16_t)(rng() % 3) * 8;
+            if (rng() & 1) slots[0].imm = (int32_t)(rng() % 3) * 16;
+        }
+        slots[1] = (struct xdpvm_insn){.imm = (int32_t)b};
+        struct xdpvm_decoded d;
+        if (xdpvm_isa_decode(slots, 2, 0, &d, NULL))
+            continue;
+        decoded++;
+        char llvm[160], text[160];
+        xdpvm_disasm_insn(&d, 0, XDPVM_SYNTAX_LLVM, llvm, sizeof(llvm));
+        xdpvm_disasm_insn(&d, 0, XDPVM_SYNTAX_ASM, text, sizeof(text));
+        struct xdpvm_insn *insns = NULL;
+        size_t count = 0;
+        struct xdpvm_asm_error err = {0};
+        if (xdpvm_asm(text, &insns, &count, &err) || count != d.slots || memcmp(insns, slots, count * 8)) {
+            if (!failed++)
+                snprintf(first, sizeof(first), "'%s' (%s) does not assemble back: %s", text, llvm, err.message);
+        }
+        free(insns);
+    }
+    test_check(decoded > rounds / 50 && !failed, "random_instructions_round_trip",
+               "%u of %u decodable instructions failed; first: %s", failed, decoded, first);
+}
+
+/* Mangled program text never crashes the assembler; refusals carry a line and a message. */
+static void test_mangled_text(void)
+{
+    static const char *const program =
+        "mov %r0, 0\nlddw %r1, 0x1122334455667788\nlabel:\njne %r1, 0x33, +1\n"
+        "lock fetch add32 [%r10-8], %r1\nstxdw [%r10-16], %r1\ncall local f\nja label\nexit\n"
+        "f:\nbe16 %r0\nmovsx832 %r0, %r1\nja32 exit\ncall %r2\nexit\n";
+    static const char alphabet[] = "%r[]+-,:#x0123456789 \nabcdefgjklmnopqstuvwyz.lock";
+    unsigned rounds = test_sanitized() ? 3000 : 30000, refused = 0, bad = 0;
+    size_t len = strlen(program);
+    char *text = malloc(len + 1);
+    for (unsigned i = 0; i < rounds; i++) {
+        memcpy(text, program, len + 1);
+        for (unsigned k = 1 + (unsigned)(rng() % 3); k; k--)
+            text[rng() % len] = alphabet[rng() % (sizeof(alphabet) - 1)];
+        struct xdpvm_insn *insns = NULL;
+        size_t count = 0;
+        struct xdpvm_asm_error err = {0};
+        if (xdpvm_asm(text, &insns, &count, &err)) {
+            refused++;
+            if (!err.message[0] || insns || count)
+                bad++;
+        } else if (!count || !insns) {
+            bad++;
+        }
+        free(insns);
+    }
+    free(text);
+    test_check(!bad && refused > 0, "asm_mangled_text", "%u inconsistent results, %u refused of %u", bad,
+               refused, rounds);
+}
+
 int main(void)
 {
     test_conformance_corpus();
@@ -656,5 +738,7 @@ int main(void)
     test_decoder_errors();
     test_assembler_forms();
     test_llvm_every_row();
+    test_random_instructions();
+    test_mangled_text();
     return test_exit_code();
 }

@@ -126,7 +126,9 @@ int xdpvm_isa_decode(const struct xdpvm_insn *insns, size_t count, size_t index,
         return fail(err, index, "%s: unused immediate field is %d, must be 0", info->mnemonic, in->imm);
     if (in->dst > XDPVM_REG_FP)
         return fail(err, index, "%s: invalid destination register r%u (registers are r0..r10)", info->mnemonic, in->dst);
-    if (info->shape != XDPVM_SHAPE_CALL_LOCAL && info->shape != XDPVM_SHAPE_CALL && in->src > XDPVM_REG_FP)
+    /* calls and lddw use src as a kind (helper/local, pseudo), not as a register */
+    if (info->shape != XDPVM_SHAPE_CALL_LOCAL && info->shape != XDPVM_SHAPE_CALL &&
+        info->shape != XDPVM_SHAPE_LDDW && in->src > XDPVM_REG_FP)
         return fail(err, index, "%s: invalid source register r%u (registers are r0..r10)", info->mnemonic, in->src);
 
     out->op = op;
