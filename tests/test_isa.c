@@ -497,6 +497,7 @@ static void test_assembler_forms(void)
         {"asm_movsx", "movsx1632 %r1, %r2\nexit", 0xbc, 1, 2, 16, 0},
         {"asm_ldxsw", "ldxsw %r1, [%r2-4]\nexit", 0x81, 1, 2, -4, 0},
         {"asm_crlf", "mov %r0, 7\r\nexit\r\n", 0xb7, 0, 0, 0, 7},
+        {"asm_whitespace", "\tlock \t fetch  or  [%r1+4] ,\t%r2 \nexit", 0xdb, 1, 2, 4, 0x41},
     };
     for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
         struct xdpvm_insn *insns = NULL;

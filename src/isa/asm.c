@@ -519,6 +519,17 @@ static int assemble_line(struct assembler *as, char *line)
     char *hash = strchr(line, '#');
     if (hash)
         *hash = '\0';
+    /* one space between words, so "lock\tfetch  add" matches the table's "lock fetch add" */
+    char *to = line;
+    for (const char *from = line; *from; from++) {
+        if (isspace((unsigned char)*from)) {
+            if (to > line && to[-1] != ' ')
+                *to++ = ' ';
+        } else {
+            *to++ = *from;
+        }
+    }
+    *to = '\0';
     line = trim(line);
 
     /* "name:" defines a label for the next instruction, possibly followed by it. */
