@@ -59,6 +59,21 @@ if [ -f "$obj" ]; then
   fi
 fi
 
+# Undecodable slots print as <unknown> (as llvm-objdump does) and --json says why.
+if command -v llvm-mc-19 >/dev/null; then
+  printf 'r0 = 1\n.byte 0xff,0,0,0,0,0,0,0\nexit\n.byte 0x18,0x01,0,0,1,0,0,0\n' >"$tmp/bad.s"
+  llvm-mc-19 -triple bpfel -filetype=obj "$tmp/bad.s" -o "$tmp/bad.o"
+  text=$("$bin" disasm "$tmp/bad.o" 2>&1); json=$("$bin" disasm "$tmp/bad.o" --json 2>&1)
+  if [ "$(grep -c '<unknown>$' <<<"$text")" = 2 ] && grep -q 'unknown opcode 0xff' <<<"$json" &&
+     grep -q 'lddw: incomplete' <<<"$json"; then
+    echo "PASS disasm_unknown_slots"
+  else
+    echo "FAIL disasm_unknown_slots: $(tr '\n' ' ' <<<"$text" | tail -c 300)"
+  fi
+else
+  echo "SKIP disasm_unknown_slots: llvm-mc-19 not installed"
+fi
+
 # Errors: exit non-zero and say what, where and why.
 expect_error() { # name pattern command...
   local name=$1 pattern=$2; shift 2

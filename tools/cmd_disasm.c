@@ -324,7 +324,8 @@ static int print_section(const struct object *obj, const struct exec_section *se
         slots = 1;
         char text[160] = "<unknown>";
         char annotation[200] = "";
-        if (!xdpvm_isa_decode(insns, count, i, &d, NULL)) {
+        struct xdpvm_decode_error why = {0};
+        if (!xdpvm_isa_decode(insns, count, i, &d, &why)) {
             slots = d.slots;
             xdpvm_disasm_insn(&d, i, opt->syntax, text, sizeof(text));
             enum xdpvm_shape shape = xdpvm_op_table[d.op].shape;
@@ -355,6 +356,10 @@ static int print_section(const struct object *obj, const struct exec_section *se
             if (annotation[0]) {
                 printf(",\"target\":");
                 json_string(annotation);
+            }
+            if (why.message[0]) { /* why the slot is <unknown> */
+                printf(",\"error\":");
+                json_string(why.message);
             }
             putchar('}');
         } else if (opt->syntax == XDPVM_SYNTAX_LLVM) {
