@@ -44,6 +44,7 @@ enum xdpvm_arg_type {
     XDPVM_ARG_PTR_TO_STACK_OR_NULL,   /* callback context: stack pointer or NULL */
     XDPVM_ARG_PTR_TO_ALLOC_MEM,       /* a ring buffer record from ringbuf_reserve */
     XDPVM_ARG_CONST_ALLOC_SIZE_OR_ZERO, /* ringbuf_reserve size, a known constant */
+    XDPVM_ARG_PTR_TO_UNINIT_MAP_VALUE, /* writable memory of map value_size bytes (map_pop_elem) */
 };
 enum xdpvm_ret_type {
     XDPVM_RET_INTEGER = 0,

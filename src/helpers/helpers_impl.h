@@ -1,0 +1,29 @@
+/* Private to src/helpers: helper functions shared between the table (helpers.c) and the
+ * files implementing them. */
+#ifndef XDPVM_HELPERS_IMPL_H
+#define XDPVM_HELPERS_IMPL_H
+
+#include "helpers.h"
+
+#define HELPER_FN(name)                                                                   \
+    uint64_t xdpvm_helper_##name(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,      \
+                                 uint64_t r5, struct xdpvm_run *run)
+
+/* trace_printk.c */
+HELPER_FN(trace_printk);
+
+/* xdp.c */
+HELPER_FN(redirect);
+HELPER_FN(redirect_map);
+HELPER_FN(xdp_adjust_head);
+HELPER_FN(xdp_adjust_meta);
+HELPER_FN(xdp_adjust_tail);
+HELPER_FN(fib_lookup);
+
+/* helpers.c */
+HELPER_FN(csum_diff);
+
+/* Helper results are negative errnos in a 64-bit register, as in the kernel. */
+static inline uint64_t helper_err(int err) { return (uint64_t)(int64_t)err; }
+
+#endif
