@@ -120,7 +120,9 @@ static int parse_btf_map(struct xdpvm_object *obj, size_t sec, const struct btf_
     snprintf(m->spec.name, sizeof(m->spec.name), "%s", name);
     m->def_section = sec;
     m->def_offset = sym->value;
-    m->def_size = (uint64_t)def_size;
+    /* The symbol also covers `.values = {...}` beyond the struct's flexible array. */
+    m->def_size = sym->size > (uint64_t)def_size && sym->size <= obj->secs[sec].size - sym->value ? sym->size
+                                                                                                 : (uint64_t)def_size;
 
     uint32_t key_type_size = 0, value_type_size = 0;
     const struct btf_member *members = btf_members(def);
@@ -256,14 +258,18 @@ static int parse_legacy_maps(struct xdpvm_object *obj, size_t sec)
     return 0;
 }
 
-/* libbpf's naming of internal maps: as much of the object name as fits before the section
- * name in the kernel's 15 visible characters, then anything but [A-Za-z0-9_.] made '_'. */
+/* libbpf's naming of internal maps: .data, .rodata and .bss get as much of the object name
+ * as fits before the section name (which counts as at least 7 characters) in the kernel's 15
+ * visible characters; custom sections (.data.foo, a second dot) keep just their own name. Then
+ * anything but [A-Za-z0-9_.] becomes '_'. */
 static void global_data_map_name(const struct xdpvm_object *obj, const char *section, char *out, size_t out_size)
 {
     const size_t visible = 15;
     size_t suffix = strlen(section) > 7 ? strlen(section) : 7;
+    if (suffix > visible)
+        suffix = visible;
     size_t prefix = 0;
-    if (suffix < visible) {
+    if (!strchr(section + 1, '.')) {
         prefix = visible - suffix;
         if (prefix > strlen(obj->name))
             prefix = strlen(obj->name);

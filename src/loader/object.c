@@ -155,8 +155,8 @@ static int create_maps(struct xdpvm_object *obj)
         char why[256] = "";
         m->map = xdpvm_map_create(&m->spec, obj->ncpus, why, sizeof(why));
         if (!m->map)
-            return loader_error(EINVAL, "%s: section '%s': map '%s': %s", obj->path, m->section, m->name,
-                                *why ? why : "cannot be created");
+            return loader_error(EINVAL, "%s: section '%s': %s", obj->path, m->section,
+                                *why ? why : "a map cannot be created");
         if (m->global_data) {
             uint32_t key = 0;
             int err = xdpvm_map_user_update(m->map, &key, m->image, XDPVM_ANY);
