@@ -18,8 +18,9 @@
  * "<object>.rodata" etc. (prefix cut so the name fits 15 characters, as libbpf does); each
  * program gets the .text subprograms it calls (transitively) appended, and its lddw map
  * references resolved: src=BPF_PSEUDO_MAP_FD keeps the xdpvm map pointer in the imm pair,
- * src=BPF_PSEUDO_MAP_VALUE the absolute address of the value, src=BPF_PSEUDO_FUNC the absolute
- * instruction index of the callback in the linked program.
+ * src=BPF_PSEUDO_MAP_VALUE the absolute address of the value, src=BPF_PSEUDO_FUNC the offset
+ * of the callback from the next instruction in imm (the kernel's convention; executors load
+ * the absolute instruction index into the register).
  *
  * Not thread-safe per object: open, configure and load from one thread; afterwards the
  * loaded programs and maps may be used from many (see runtime.h, maps.h).

@@ -2,7 +2,8 @@
  * each once, like libbpf), and resolve relocations and lddw pseudo sources to xdpvm values:
  *   src=BPF_PSEUDO_MAP_FD    imm pair = struct xdpvm_map *
  *   src=BPF_PSEUDO_MAP_VALUE imm pair = absolute address of the value byte
- *   src=BPF_PSEUDO_FUNC      imm = absolute instruction index in the linked program
+ *   src=BPF_PSEUDO_FUNC      imm = offset of the callback from the next instruction, as the
+ *                            kernel has it (interpreter and JIT load the absolute index)
  * A call's imm becomes relative to the linked position. */
 #include "loader/loader_internal.h"
 
@@ -221,7 +222,8 @@ static int resolve_lddw(struct linker *l, size_t at, const struct loader_reloc *
             return err;
         insn = &l->insns[at]; /* appending may have moved the array */
         insn->src = XDPVM_PSEUDO_FUNC;
-        set_imm64(insn, index);
+        set_imm64(insn, 0);
+        insn->imm = (int32_t)((int64_t)index - (int64_t)at - 1);
         return 0;
     }
     default:

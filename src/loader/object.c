@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "interp/interp.h"
+#include "jit/jit.h"
+
 static __thread char last_error[512];
 
 const char *xdpvm_last_error(void)
@@ -194,9 +197,16 @@ int xdpvm_object__load(struct xdpvm_object *obj)
         return loader_error(EBUSY, "%s: already loaded%s", obj->path, obj->load_failed ? " (and failed)" : "");
     obj->load_failed = true;
     int err = create_maps(obj);
-    for (size_t i = 0; i < obj->prog_count && !err; i++)
-        if (!obj->progs[i].skipped)
-            err = loader_link_program(obj, &obj->progs[i]);
+    for (size_t i = 0; i < obj->prog_count && !err; i++) {
+        struct xdpvm_program *p = &obj->progs[i];
+        if (p->skipped)
+            continue;
+        err = loader_link_program(obj, p);
+        /* The interpreter's load-time checks, now rather than at the first packet. */
+        char why[256];
+        if (!err && xdpvm_interp_prepare(&p->prog, why, sizeof(why)))
+            err = loader_error(EINVAL, "%s: section '%s': program '%s': %s", obj->path, p->section, p->name, why);
+    }
     if (!err)
         err = fill_prog_arrays(obj);
     if (err)
@@ -214,6 +224,10 @@ void xdpvm_object__close(struct xdpvm_object *obj)
     if (!obj)
         return;
     for (size_t i = 0; i < obj->prog_count; i++) {
+        /* Whatever executors attached to a program goes with it. */
+        if (obj->progs[i].prog.jit_code || obj->progs[i].prog.jit_state)
+            xdpvm_jit_free(&obj->progs[i].prog);
+        xdpvm_interp_release(&obj->progs[i].prog);
         free(obj->progs[i].prog.insns);
         free(obj->progs[i].prog.maps);
     }
