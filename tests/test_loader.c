@@ -785,7 +785,7 @@ static void test_names_match_libbpf(const char *object)
             count++;
             if (xdpvm_kernel_map_info(kobj, xdpvm_object_map__name(m), &info) || info.type != xdpvm_object_map__type(m) ||
                 info.key_size != xdpvm_object_map__key_size(m) || info.value_size != xdpvm_object_map__value_size(m) ||
-                info.max_entries != xdpvm_object_map__max_entries(m)) {
+                info.max_entries != xdpvm_object_map__max_entries(m) || info.map_flags != xdpvm_object_map__map_flags(m)) {
                 test_fail(test, "map '%s' differs from libbpf's: %s", xdpvm_object_map__name(m), xdpvm_kernel_error());
                 ok = false;
                 break;

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libelf.h>
+#include <linux/bpf.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,6 +283,27 @@ static void global_data_map_name(const struct xdpvm_object *obj, const char *sec
     snprintf(out, out_size, "%s", name);
 }
 
+/* Whether BTF describes a non-static variable in this section (libbpf's map_is_mmapable):
+ * compiler-made sections such as .rodata.str1.1 or .rodata.cst16 have none. */
+static bool section_has_global_variable(const struct xdpvm_object *obj, const char *section)
+{
+    if (!obj->btf)
+        return false;
+    for (uint32_t id = 1; id < btf__type_cnt(obj->btf); id++) {
+        const struct btf_type *t = btf__type_by_id(obj->btf, id);
+        const char *name = t ? btf__name_by_offset(obj->btf, t->name_off) : NULL;
+        if (!t || !btf_is_datasec(t) || !name || strcmp(name, section))
+            continue;
+        const struct btf_var_secinfo *vars = btf_var_secinfos(t);
+        for (unsigned i = 0; i < btf_vlen(t); i++) {
+            const struct btf_type *var = btf__type_by_id(obj->btf, vars[i].type);
+            if (var && btf_is_var(var) && btf_var(var)->linkage != BTF_VAR_STATIC)
+                return true;
+        }
+    }
+    return false;
+}
+
 static int add_global_data_map(struct xdpvm_object *obj, size_t sec)
 {
     struct loader_section *s = &obj->secs[sec];
@@ -302,6 +324,10 @@ static int add_global_data_map(struct xdpvm_object *obj, size_t sec)
     m->spec.max_entries = 1;
     m->global_data = true;
     m->read_only = strncmp(s->name, ".rodata", 7) == 0;
+    /* As libbpf: programs may not write .rodata (the verifier checks BPF_F_RDONLY_PROG);
+     * sections holding global variables can be mapped by user space. */
+    m->spec.map_flags = (m->read_only ? BPF_F_RDONLY_PROG : 0) |
+                        (section_has_global_variable(obj, s->name) ? BPF_F_MMAPABLE : 0);
     m->def_section = sec;
     m->image = calloc(1, s->size);
     if (!m->image)
