@@ -7,6 +7,7 @@
 /* Each command gets argv with argv[0] = command name; returns the process exit status. */
 /* (commands are declared here as they are added) */
 int cmd_disasm(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 
 /* Shared helpers for commands (tools/common.c). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

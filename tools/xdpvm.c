@@ -13,6 +13,7 @@ struct command {
 static const struct command commands[] = {
     {"help", NULL, "help"},
     {"disasm", cmd_disasm, "disasm FILE.o [--section NAME] [--syntax llvm|asm] [--json]"},
+    {"map", cmd_map, "map list|dump FILE.o [--map NAME] [--json]"},
 };
 
 static int usage(FILE *out)
