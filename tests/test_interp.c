@@ -161,8 +161,8 @@ static void test_memory_checks(void)
     expect_run_error("null pointer dereference", null_deref, N(null_deref), NULL, 0, 0, -EFAULT, 1,
                      "instruction 1", "null pointer");
     const struct xdpvm_insn wrap[] = {MOV(6, -1), ins(XDPVM_OP_STB, 6, 0, 0, 0), EXIT};
-    expect_run_error("address range wrapping around", wrap, N(wrap), NULL, 0, 0, -EFAULT, 1,
-                     "store of 1 bytes", "wraps");
+    expect_run_error("address just below 0 (null minus 1)", wrap, N(wrap), NULL, 0, 0, -EFAULT, 1,
+                     "store of 1 bytes", "null pointer");
     const struct xdpvm_insn misaligned[] = {MOV(1, 1), ins(XDPVM_OP_ATOMIC64_ADD, 10, 1, -12, 0), EXIT};
     expect_run_error("misaligned atomic", misaligned, N(misaligned), NULL, 0, 0, -EFAULT, 1,
                      "misaligned", NULL);

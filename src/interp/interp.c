@@ -380,10 +380,12 @@ void interp_access_fail(const struct interp_state *st, const struct interp_cache
                        "0x%" PRIx64 " (atomics need natural alignment)", pc, kind, size, addr);
         return;
     }
-    if (addr < 4096 || addr + size < addr) {
+    /* Addresses within a page of 0 (either side) come from a null pointer plus an offset. */
+    if (addr < 4096 || addr >= (uint64_t)-4096) {
         xdpvm_run_fail(run, pc, -EFAULT, "instruction %zu: %s of %" PRIu64 " bytes at 0x%" PRIx64
-                       ": %s", pc, kind, size, addr,
-                       addr < 4096 ? "null pointer dereference" : "the address range wraps around");
+                       ": null pointer dereference (%s)", pc, kind, size, addr,
+                       addr < 4096 ? "address near 0" : "address just below 0, a negative offset "
+                       "from a null pointer or an integer overflow");
         return;
     }
     struct nearest best = {0};
@@ -404,7 +406,7 @@ void interp_access_fail(const struct interp_state *st, const struct interp_cache
     else
         xdpvm_run_fail(run, pc, -EFAULT, "instruction %zu: %s of %" PRIu64 " bytes at 0x%" PRIx64
                        " is outside every region the program may access; nearest is %s "
-                       "[0x%" PRIx64 ", +%" PRIu64 ") at %" PRIu64 " bytes %s",
+                       "[0x%" PRIx64 ", +%" PRIu64 "), %" PRIu64 " byte(s) %s",
                        pc, kind, size, addr, best.what, best.start, best.len, best.distance,
                        addr < best.start ? "before its start" : "past its end");
 }
