@@ -14,6 +14,7 @@ static const struct command commands[] = {
     {"help", NULL, "help"},
     {"disasm", cmd_disasm, "disasm FILE.o [--section NAME] [--syntax llvm|asm] [--json]"},
     {"map", cmd_map, "map list|dump FILE.o [--map NAME] [--json]"},
+    {"run", cmd_run, "run PROG.o --in IN.pcap [--out-pass P.pcap] [--out-tx T.pcap] [--json] [--trace] ..."},
 };
 
 static int usage(FILE *out)
