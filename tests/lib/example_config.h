@@ -1,0 +1,21 @@
+/* One configuration of each example program (examples/NAME.bpf.c) for runs over the bundled
+ * capture, shared by the kernel differential test and the benchmark so both fill xdpvm's and
+ * the kernel's maps with the same entries. The struct layouts mirror the examples' headers. */
+#ifndef XDPVM_TESTLIB_EXAMPLE_CONFIG_H
+#define XDPVM_TESTLIB_EXAMPLE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Puts one map entry (key, value in the map's layout); false stops the configuration. */
+typedef bool (*example_put_fn)(void *ctx, const char *map, const void *key, const void *value);
+
+/* The six examples, in a fixed order. */
+extern const char *const example_names[6];
+
+/* Fill the maps of example name through put. redirect_ifindex: an existing device other than
+ * the ingress one for the router's default route (XDP_REDIRECT through its devmap), or 0 to
+ * send everything back out (XDP_TX). */
+bool example_configure(const char *name, example_put_fn put, void *ctx, uint32_t redirect_ifindex);
+
+#endif
