@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# `xdpvm run` end to end: output pcaps readable by tshark with the counts the run reports,
+# modified bytes with valid checksums, input timestamps kept, --json that parses, --trace,
+# map pre-fill from the command line and from JSON, damaged and wrong inputs.
+# Prints PASS/FAIL/SKIP lines (tests/lib/testlib.h protocol).
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${XDPVM_BIN:-$root/build/bin/xdpvm}
+bpf=${XDPVM_BPF_DIR:-$root/build/bpf}
+pcap=$root/build/data/mixed.pcap
+pcapng=$root/build/data/mixed.pcapng
+router=$bpf/examples/router.o
+traceprog=$bpf/tests/bpf/xdp_cli_trace.o
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+verdict() { # name: PASS when the previous command succeeded, else FAIL with $why
+  if [ $? -eq 0 ]; then pass "$1"; else fail "$1" "${why:-condition failed}"; fi
+}
+count() { # packets in a capture, as tshark reads it
+  tshark -r "$1" 2>/dev/null | wc -l
+}
+json_field() { # file python-expression-on-d
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+for f in "$bin" "$router" "$traceprog" "$pcap" "$pcapng"; do
+  if [ ! -e "$f" ]; then
+    echo "FAIL run_cli_setup: $f missing (run make first)"
+    exit 1
+  fi
+done
+if ! command -v tshark >/dev/null; then
+  echo "SKIP run_cli: tshark is not installed"
+  exit 0
+fi
+
+# The expected split of the capture for the trace program, computed from the raw records.
+read -r want_invalid want_drop want_tx want_pass total < <(python3 - "$pcap" <<'EOF'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+off, c = 24, {"invalid": 0, "drop": 0, "tx": 0, "pass": 0}
+n = 0
+while off + 16 <= len(data):
+    _, _, caplen, _ = struct.unpack_from("<IIII", data, off)
+    frame = data[off + 16: off + 16 + caplen]
+    off += 16 + caplen
+    n += 1
+    if len(frame) < 14: c["invalid"] += 1
+    elif frame[0] == 0xff: c["drop"] += 1
+    elif frame[12:14] == b"\x86\xdd": c["tx"] += 1
+    else: c["pass"] += 1
+print(c["invalid"], c["drop"], c["tx"], c["pass"], n)
+EOF
+)
+
+# 1. Counts, outputs, JSON.
+"$bin" run "$traceprog" --in "$pcap" --out-pass "$tmp/pass.pcap" --out-tx "$tmp/tx.pcap" \
+  --out-drop "$tmp/drop.pcap" --out-aborted "$tmp/aborted.pcap" --json >"$tmp/run.json" 2>"$tmp/run.err"
+rc=$?
+why="exit status $rc: $(head -3 "$tmp/run.err")"
+[ "$rc" -eq 0 ]; verdict run_cli_exit_status
+why="python3 -m json.tool rejects: $(head -c 300 "$tmp/run.json")"
+python3 -m json.tool "$tmp/run.json" /dev/null; verdict run_cli_json_parses
+got=$(json_field "$tmp/run.json" '"%d %d %d %d %d" % (d["actions"]["invalid"], d["actions"]["drop"], d["actions"]["tx"], d["actions"]["pass"], d["packets"])' 2>/dev/null)
+why="json counts invalid/drop/tx/pass/packets '$got', want '$want_invalid $want_drop $want_tx $want_pass $total'"
+[ "$got" = "$want_invalid $want_drop $want_tx $want_pass $total" ]; verdict run_cli_json_counts
+files="$(count "$tmp/pass.pcap") $(count "$tmp/tx.pcap") $(count "$tmp/drop.pcap") $(count "$tmp/aborted.pcap")"
+why="tshark reads pass/tx/drop/aborted '$files', want '$want_pass $want_tx $want_drop $want_invalid'"
+[ "$files" = "$want_pass $want_tx $want_drop $want_invalid" ]; verdict run_cli_output_pcaps_counts
+
+# Timestamps and lengths kept: the pass output's records are the input's, in order.
+python3 - "$pcap" "$tmp/pass.pcap" >"$tmp/ts.out" 2>&1 <<'EOF'
+import struct, sys
+def records(path):
+    d = open(path, "rb").read()
+    magic = struct.unpack_from("<I", d, 0)[0]
+    scale = 1 if magic == 0xA1B23C4D else 1000   # nanosecond or microsecond pcap
+    off, out = 24, []
+    while off + 16 <= len(d):
+        s, frac, cap, wire = struct.unpack_from("<IIII", d, off)
+        out.append((s * 10**9 + frac * scale, cap, wire, d[off + 16: off + 16 + cap]))
+        off += 16 + cap
+    return out
+inp = records(sys.argv[1])
+outp = records(sys.argv[2])
+passed = [r for r in inp if len(r[3]) >= 14 and r[3][0] != 0xff and r[3][12:14] != b"\x86\xdd"]
+if [(t, c, w, b) for t, c, w, b in passed] != outp:
+    print("pass output differs from the passed input records (timestamp, caplen, len or bytes)")
+    sys.exit(1)
+if not any(c < w for _, c, w, _ in outp):
+    print("the snapped record (caplen < len) lost its wire length")
+    sys.exit(1)
+EOF
+why=$(cat "$tmp/ts.out")
+[ -z "$why" ]; verdict run_cli_timestamps_lengths_bytes_kept
+
+# 2. Human output.
+"$bin" run "$traceprog" --in "$pcap" >"$tmp/human.out" 2>&1
+why="$(head -12 "$tmp/human.out")"
+bash -c "grep -Eq '^ +pass +$want_pass\\b' '$tmp/human.out' && grep -Eq '^ +tx +$want_tx\\b' '$tmp/human.out' && grep -Eq '^ +invalid +$want_invalid\\b' '$tmp/human.out' && grep -q 'packets/s' '$tmp/human.out' && grep -q 'ns/packet' '$tmp/human.out'"; verdict run_cli_human_counts
+
+# 3. pcapng gives the same result.
+"$bin" run "$traceprog" --in "$pcapng" --json >"$tmp/ng.json" 2>/dev/null
+got=$(json_field "$tmp/ng.json" '"%d %d" % (d["packets"], d["actions"]["tx"])' 2>/dev/null)
+why="pcapng: packets/tx '$got', want '$total $want_tx'"
+[ "$got" = "$total $want_tx" ]; verdict run_cli_pcapng_input
+
+# 4. --trace: one line per packet with the action, and the program's trace_printk output.
+"$bin" run "$traceprog" --in "$pcap" --trace >"$tmp/trace.out" 2>&1
+lines=$(grep -c '^packet [0-9]*: ' "$tmp/trace.out")
+prints=$(grep -c 'trace: .*frame of [0-9]* bytes' "$tmp/trace.out")
+why="$lines packet lines, $prints trace_printk lines, want $total each; $(grep -m1 '^packet 1:' -A2 "$tmp/trace.out")"
+[ "$lines" -eq "$total" ] && [ "$prints" -eq "$total" ]; verdict run_cli_trace
+why="$(grep -m1 '(7)' "$tmp/trace.out")"
+grep -q 'packet [0-9]*: ? (7) -> invalid' "$tmp/trace.out"; verdict run_cli_trace_names_invalid_action
+
+# 5. Router with a default route from --map-set: TX with TTL - 1 and valid checksums.
+hop=0a0b0c0d0e0f1a1b1c1d1e1f00000000
+"$bin" run "$router" --in "$pcap" --map-set "next_hops:00000000:$hop" --out-tx "$tmp/rtx.pcap" \
+  --json >"$tmp/router.json" 2>"$tmp/router.err"
+tx=$(json_field "$tmp/router.json" 'd["actions"]["tx"]' 2>/dev/null)
+why="tx '$tx' ($(head -2 "$tmp/router.err"))"
+[ -n "$tx" ] && [ "$tx" -gt 0 ] && [ "$(count "$tmp/rtx.pcap")" = "$tx" ]; verdict run_cli_map_set_routes
+bad=$(tshark -r "$tmp/rtx.pcap" -o ip.check_checksum:TRUE -Y 'ip.checksum.status == "Bad" || eth.dst != 0a:0b:0c:0d:0e:0f' 2>/dev/null | wc -l)
+why="$bad TX frames with a bad IPv4 checksum or the wrong MAC"
+[ "$bad" -eq 0 ]; verdict run_cli_router_output_valid
+ttl_in=$(tshark -r "$pcap" -Y 'ip && !vlan && ip.ttl > 1' -T fields -e ip.ttl 2>/dev/null | head -20 | tr '\n' ' ')
+ttl_out=$(tshark -r "$tmp/rtx.pcap" -T fields -e ip.ttl 2>/dev/null | head -20 | awk '{printf "%d ", $1 + 1}')
+why="input TTLs '$ttl_in', output TTLs + 1 '$ttl_out'"
+[ -n "$ttl_in" ] && [ "$ttl_in" = "$ttl_out" ]; verdict run_cli_router_ttl_decremented
+
+# 6. The same entry from a maps file, in both value notations.
+cat >"$tmp/maps.json" <<EOF
+{"next_hops": [{"key": ["0x00", "0x00", "0x00", "0x00"],
+                "value": "$hop"}]}
+EOF
+"$bin" run "$router" --in "$pcap" --maps-file "$tmp/maps.json" --json >"$tmp/mf.json" 2>"$tmp/mf.err"
+got=$(json_field "$tmp/mf.json" 'd["actions"]["tx"]' 2>/dev/null)
+why="tx '$got' want '$tx' ($(head -2 "$tmp/mf.err"))"
+[ -n "$got" ] && [ "$got" = "$tx" ]; verdict run_cli_maps_file
+
+# 7. Wrong inputs: clear errors, non-zero exit.
+"$bin" run "$router" --in "$pcap" --map-set "next_hops:00:$hop" >/dev/null 2>"$tmp/e1"
+rc=$?
+why="exit $rc: $(cat "$tmp/e1")"
+[ "$rc" -ne 0 ] && grep -q "key for map 'next_hops' must be 4 bytes" "$tmp/e1"; verdict run_cli_bad_map_set_key
+"$bin" run "$router" --in "$pcap" --map-set "nosuch:00000000:00" >/dev/null 2>"$tmp/e2"
+rc=$?
+why="exit $rc: $(cat "$tmp/e2")"
+[ "$rc" -ne 0 ] && grep -q "no map named 'nosuch'" "$tmp/e2"; verdict run_cli_unknown_map
+echo '{"next_hops": [{"key": "00000000", "value": }]}' >"$tmp/bad.json"
+"$bin" run "$router" --in "$pcap" --maps-file "$tmp/bad.json" >/dev/null 2>"$tmp/e3"
+rc=$?
+why="exit $rc: $(cat "$tmp/e3")"
+[ "$rc" -ne 0 ] && grep -q "bad.json:1:" "$tmp/e3"; verdict run_cli_bad_maps_file
+"$bin" run "$tmp/missing.o" --in "$pcap" >/dev/null 2>"$tmp/e4"
+rc=$?
+why="exit $rc: $(cat "$tmp/e4")"
+[ "$rc" -ne 0 ] && grep -q "missing.o" "$tmp/e4"; verdict run_cli_missing_object
+echo "this is not a capture" >"$tmp/notpcap.pcap"
+"$bin" run "$router" --in "$tmp/notpcap.pcap" >/dev/null 2>"$tmp/e5"
+rc=$?
+why="exit $rc: $(cat "$tmp/e5")"
+[ "$rc" -ne 0 ] && grep -q "notpcap.pcap: cannot read as pcap or pcapng" "$tmp/e5"; verdict run_cli_not_a_pcap
+"$bin" run "$router" >/dev/null 2>"$tmp/e6"
+rc=$?
+why="exit $rc: $(cat "$tmp/e6")"
+[ "$rc" -eq 2 ] && grep -q "no input given" "$tmp/e6"; verdict run_cli_usage_without_input
+
+# 8. A capture cut in the middle of a record: error, packets before it processed and written.
+size=$(stat -c %s "$pcap")
+head -c $((size * 2 / 3)) "$pcap" >"$tmp/cut.pcap"
+"$bin" run "$traceprog" --in "$tmp/cut.pcap" --out-pass "$tmp/cutpass.pcap" --out-tx "$tmp/cuttx.pcap" \
+  --out-drop "$tmp/cutdrop.pcap" --out-aborted "$tmp/cutab.pcap" --json >"$tmp/cut.json" 2>"$tmp/cut.err"
+rc=$?
+done_packets=$(json_field "$tmp/cut.json" 'd["packets"]' 2>/dev/null)
+written=$(( $(count "$tmp/cutpass.pcap") + $(count "$tmp/cuttx.pcap") + $(count "$tmp/cutdrop.pcap") + $(count "$tmp/cutab.pcap") ))
+why="exit $rc, $done_packets processed, $written written, stderr: $(head -2 "$tmp/cut.err")"
+[ "$rc" -ne 0 ] && [ -n "$done_packets" ] && [ "$done_packets" -gt 0 ] && \
+  [ "$done_packets" -lt "$total" ] && [ "$written" -eq "$done_packets" ] && \
+  grep -q "cut.pcap: packet $((done_packets + 1)): damaged capture" "$tmp/cut.err" && \
+  json_field "$tmp/cut.json" 'd["input_error"]' >/dev/null; verdict run_cli_truncated_pcap
+exit 0
