@@ -18,6 +18,7 @@
 
 #include "../tests/lib/example_config.h"
 #include "io/io.h"
+#include "jit/jit.h"
 #include "kernel/kernel.h"
 #include "maps/maps.h"
 #include "xdp/xdp.h"
@@ -97,16 +98,45 @@ static uint32_t other_ifindex(void)
     return found;
 }
 
-/* ns per packet in xdpvm, or a negative value on failure. */
-static double bench_xdpvm(const char *path, const char *name, const struct packet *pkts, size_t n,
-                          const char **mode, uint32_t redirect_ifindex)
+/* Wall ns per packet over the capture, looped until min_runs runs and 0.3 s. */
+static double measure(struct xdpvm_xdp_runner *runner, const struct packet *pkts, size_t n)
 {
+    uint64_t min_runs = env_u64("XDPVM_BENCH_RUNS", 1000000);
+    struct xdpvm_xdp_result r;
+    for (size_t i = 0; i < n; i++) /* warm-up */
+        xdpvm_xdp_run_packet(runner, pkts[i].data, pkts[i].len, &r);
+    uint64_t runs = 0;
+    double start = now(), elapsed = 0;
+    while (runs < min_runs || elapsed < 0.3) {
+        for (size_t i = 0; i < n; i++)
+            xdpvm_xdp_run_packet(runner, pkts[i].data, pkts[i].len, &r);
+        runs += n;
+        elapsed = now() - start;
+    }
+    return elapsed * 1e9 / (double)runs;
+}
+
+struct xdpvm_times {
+    double interp_ns;  /* interpreter; checked unless the program was verified */
+    double jit_ns;     /* JIT; < 0 when not measured */
+    const char *interp_mode;
+    char jit_note[320];
+};
+
+/* Measure the example in xdpvm: interpreter, then JIT when the program is known safe
+ * (kernel_verified: the kernel's verifier accepted this very object). False on failure. */
+static bool bench_xdpvm(const char *path, const char *name, const struct packet *pkts, size_t n,
+                        uint32_t redirect_ifindex, bool kernel_verified, struct xdpvm_times *t)
+{
+    t->interp_ns = t->jit_ns = -1;
+    t->interp_mode = "?";
+    t->jit_note[0] = 0;
     XDPVM_OPEN_OPTS(opts, .ncpus = 1, .quiet = true);
     struct xdpvm_object *obj = xdpvm_object__open(path, &opts);
     if (!obj || xdpvm_object__load(obj) < 0) {
         fprintf(stderr, "bench_xdp: %s: %s\n", name, xdpvm_last_error());
         xdpvm_object__close(obj);
-        return -1;
+        return false;
     }
     struct xdpvm_program *p;
     xdpvm_object__for_each_program(p, obj)
@@ -116,31 +146,33 @@ static double bench_xdpvm(const char *path, const char *name, const struct packe
     char err[256];
     struct xdpvm_xdp_opts xo = {.ingress_ifindex = 1};
     struct xdpvm_xdp_runner *runner = prog ? xdpvm_xdp_runner_new(prog, &xo, err, sizeof(err)) : NULL;
-    double ns = -1;
-    if (!runner || !example_configure(name, put_xdpvm, obj, redirect_ifindex)) {
+    bool ok = runner && example_configure(name, put_xdpvm, obj, redirect_ifindex);
+    if (!ok) {
         fprintf(stderr, "bench_xdp: %s: cannot set up the xdpvm run\n", name);
     } else {
-        *mode = prog->jit_code ? "jit" : prog->verified ? "interp" : "interp-checked";
-        uint64_t min_runs = env_u64("XDPVM_BENCH_RUNS", 1000000);
-        struct xdpvm_xdp_result r;
-        for (size_t i = 0; i < n; i++) /* warm-up */
-            xdpvm_xdp_run_packet(runner, pkts[i].data, pkts[i].len, &r);
-        uint64_t runs = 0;
-        double start = now(), elapsed = 0;
-        while (runs < min_runs || elapsed < 0.3) {
-            for (size_t i = 0; i < n; i++)
-                xdpvm_xdp_run_packet(runner, pkts[i].data, pkts[i].len, &r);
-            runs += n;
-            elapsed = now() - start;
-        }
-        ns = elapsed * 1e9 / (double)runs;
+        t->interp_mode = prog->verified ? "interp" : "interp-checked";
+        t->interp_ns = measure(runner, pkts, n);
         if (xdpvm_xdp_runner_stats(runner)->errors)
             fprintf(stderr, "bench_xdp: %s: %llu run errors in xdpvm\n", name,
                     (unsigned long long)xdpvm_xdp_runner_stats(runner)->errors);
+        if (!xdpvm_jit_available()) {
+            snprintf(t->jit_note, sizeof(t->jit_note), "no JIT on this host");
+        } else if (!prog->verified && !kernel_verified) {
+            snprintf(t->jit_note, sizeof(t->jit_note), "not verified");
+        } else {
+            struct xdpvm_jit_opts jo = {0};
+            if (xdpvm_jit_compile(prog, &jo, err, sizeof(err)) < 0) {
+                snprintf(t->jit_note, sizeof(t->jit_note), "JIT failed: %s", err);
+            } else {
+                xdpvm_xdp_runner_reset_stats(runner);
+                t->jit_ns = measure(runner, pkts, n);
+                xdpvm_jit_free(prog);
+            }
+        }
     }
     xdpvm_xdp_runner_free(runner);
     xdpvm_object__close(obj);
-    return ns;
+    return ok;
 }
 
 /* Kernel's average ns per run over the capture, or a negative value on failure. */
@@ -193,28 +225,41 @@ int main(void)
            pcap, n);
     if (!kernel)
         printf("kernel: not measured: %s\n", why);
-    printf("%-9s %-15s %12s %10s %14s %10s %14s\n", "example", "xdpvm mode", "xdpvm pps",
-           "xdpvm ns", "kernel ns/run", "kernel pps", "xdpvm/kernel");
+    printf("%-9s %-15s %10s %9s %10s %9s %12s %10s %9s %9s\n", "example", "interp mode",
+           "interp pps", "ns/pkt", "jit pps", "ns/pkt", "kernel ns/run", "kernel pps",
+           "interp/k", "jit/k");
     int status = 0;
     for (size_t e = 0; e < 6; e++) {
         const char *name = example_names[e];
         char path[1024];
         snprintf(path, sizeof(path), "%s/examples/%s.o", bpf_dir, name);
-        const char *mode = "?";
-        double ours = bench_xdpvm(path, name, pkts, n, &mode, redirect_ifindex);
         uint64_t kruns = 0;
         double theirs = kernel ? bench_kernel(path, name, pkts, n, redirect_ifindex, &kruns) : -1;
-        if (ours < 0)
+        struct xdpvm_times t;
+        if (!bench_xdpvm(path, name, pkts, n, redirect_ifindex, theirs > 0, &t))
             status = 1;
-        printf("%-9s %-15s %12.0f %10.1f", name, mode, ours > 0 ? 1e9 / ours : 0, ours);
-        if (theirs > 0)
-            printf(" %14.1f %10.0f %13.1fx\n", theirs, 1e9 / theirs, ours / theirs);
+        printf("%-9s %-15s %10.0f %9.1f", name, t.interp_mode,
+               t.interp_ns > 0 ? 1e9 / t.interp_ns : 0, t.interp_ns);
+        if (t.jit_ns > 0)
+            printf(" %10.0f %9.1f", 1e9 / t.jit_ns, t.jit_ns);
         else
-            printf(" %14s %10s %14s\n", "-", "-", "-");
+            printf(" %10s %9s", "-", "-");
+        if (theirs > 0) {
+            printf(" %12.1f %10.0f %8.1fx", theirs, 1e9 / theirs, t.interp_ns / theirs);
+            if (t.jit_ns > 0)
+                printf(" %8.1fx", t.jit_ns / theirs);
+            else
+                printf(" %9s", "-");
+        } else {
+            printf(" %12s %10s %9s %9s", "-", "-", "-", "-");
+        }
+        printf("%s%s\n", t.jit_note[0] ? "  jit: " : "", t.jit_note);
         fflush(stdout);
     }
-    printf("xdpvm ns: wall time per packet including the copy into the frame; kernel ns/run: "
-           "BPF_PROG_TEST_RUN's own average over >= %llu runs per example.\n",
+    printf("ns/pkt: xdpvm wall time per packet, including the copy into the frame; kernel ns/run:\n"
+           "BPF_PROG_TEST_RUN's own average over >= %llu runs per example (each packet repeated; the\n"
+           "kernel repeats on the buffer the previous run left). x/k: xdpvm time over the kernel's.\n"
+           "JIT runs programs the kernel's verifier accepted (this same object) or xdpvm verified.\n",
            (unsigned long long)env_u64("XDPVM_BENCH_KERNEL_RUNS", 1000000));
     for (size_t i = 0; i < n; i++)
         free(pkts[i].data);
