@@ -106,10 +106,15 @@ build/.deps-ok: scripts/deps.sh
 	@./scripts/deps.sh
 	@mkdir -p build && touch $@
 
-# The main job: the router example over the bundled mixed-traffic pcap.
+# The main job: the router example over the bundled mixed-traffic pcap, with a default route
+# (next_hops key 0.0.0.0 -> MACs 0a:0b:0c:0d:0e:0f / 1a:1b:1c:1d:1e:1f, ifindex 0 = back out
+# with XDP_TX), printing per-action counts; each action's packets go to build/demo/.
+DEMO_ROUTE := next_hops:00000000:0a0b0c0d0e0f1a1b1c1d1e1f00000000
 demo: all
+	@mkdir -p build/demo
 	./build/bin/xdpvm run build/bpf/examples/router.o --in build/data/mixed.pcap \
-	    --out-tx build/router-tx.pcap --out-pass build/router-pass.pcap
+	    --map-set $(DEMO_ROUTE) --out-tx build/demo/router-tx.pcap \
+	    --out-pass build/demo/router-pass.pcap --out-drop build/demo/router-drop.pcap
 
 # Every test in both trees. tests/run.sh prints the closing "N passed, N failed, N skipped".
 test: all san
