@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "interp/interp.h"
+#include "maps/maps.h"
 #include "lib/testlib.h"
 
 /* One instruction of operation op; the table's distinguishing field (off for sdiv, imm for
@@ -350,6 +351,111 @@ static void test_load_checks(void)
     expect_load_error("unknown opcode refused", bad_op, N(bad_op), "unknown opcode");
 }
 
+/* Map values are a region of their own: in bounds passes, past the storage fails naming the
+ * map, a map read-only to programs (BPF_F_RDONLY_PROG) refuses stores. */
+static void test_map_regions(void)
+{
+    char err[256];
+    struct xdpvm_map_spec spec = {.name = "counters", .type = XDPVM_MAP_ARRAY, .key_size = 4,
+                                  .value_size = 8, .max_entries = 2};
+    struct xdpvm_map *rw = xdpvm_map_create(&spec, 1, err, sizeof(err));
+    spec.map_flags = 1u << 7; /* BPF_F_RDONLY_PROG */
+    snprintf(spec.name, sizeof(spec.name), "settings");
+    struct xdpvm_map *ro = xdpvm_map_create(&spec, 1, err, sizeof(err));
+    if (!rw || !ro) {
+        test_fail("map value regions", "cannot create the maps: %s", err);
+        xdpvm_map_free(rw);
+        xdpvm_map_free(ro);
+        return;
+    }
+    uint32_t key = 0;
+    uint64_t rw_value = (uint64_t)(uintptr_t)xdpvm_map_lookup(rw, &key, 0);
+    uint64_t ro_value = (uint64_t)(uintptr_t)xdpvm_map_lookup(ro, &key, 0);
+    struct xdpvm_map *maps[] = {rw, ro};
+    struct {
+        const char *name;
+        uint64_t value;
+        int16_t off;
+        int want_rc;
+        const char *word;
+    } cases[] = {
+        {"store into a map value", rw_value, 0, 0, NULL},
+        {"store past a map's storage names the map", rw_value, 16, -EFAULT, "nearest is counters"},
+        {"store into a read-only map value", ro_value, 0, -EACCES, "settings, which the program may only read"},
+    };
+    for (size_t i = 0; i < N(cases); i++) {
+        struct xdpvm_insn prog_insns[] = {
+            ins(XDPVM_OP_LDDW, 1, XDPVM_PSEUDO_MAP_VALUE, 0, (int32_t)(uint32_t)cases[i].value),
+            ins(XDPVM_OP_INVALID, 0, 0, 0, (int32_t)(uint32_t)(cases[i].value >> 32)),
+            ins(XDPVM_OP_STDW, 1, 0, cases[i].off, 7), ins(XDPVM_OP_LDXDW, 0, 1, 0, 0), EXIT};
+        struct xdpvm_prog prog = {.insns = prog_insns, .count = N(prog_insns), .maps = maps,
+                                  .map_count = 2, .helpers = &test_helpers};
+        struct xdpvm_run run = {.prog = &prog};
+        uint64_t r0 = 0;
+        int rc = xdpvm_interp_prepare(&prog, err, sizeof(err));
+        if (rc) {
+            test_fail(cases[i].name, "refused at load: %s", err);
+            continue;
+        }
+        rc = xdpvm_interp_run(&run, &r0);
+        if (cases[i].want_rc == 0)
+            test_check(rc == 0 && r0 == 7, cases[i].name, "rc %d r0 %" PRIu64 ": %s", rc, r0,
+                       run.error_message);
+        else
+            test_check(rc == cases[i].want_rc && strstr(run.error_message, cases[i].word), cases[i].name,
+                       "rc %d: %s", rc, run.error_message);
+        xdpvm_interp_release(&prog);
+    }
+    xdpvm_map_free(rw);
+    xdpvm_map_free(ro);
+}
+
+/* Tail calls into a program run by another executor (a stand-in for the JIT) and into a
+ * program of the other verified-ness (the other interpreter variant). */
+static const struct xdpvm_prog *tail_target;
+static uint64_t helper_tail_call_target(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e,
+                                        struct xdpvm_run *run)
+{
+    run->tail_call_count++;
+    run->next_prog = tail_target;
+    return 0;
+}
+static int other_executor(struct xdpvm_run *run, uint64_t *r0)
+{
+    *r0 = (uint64_t)(uintptr_t)run->ctx + 1000;
+    return 0;
+}
+static const struct xdpvm_helper tail_target_helper = {.id = 24, .name = "tail_call_target",
+                                                       .fn = helper_tail_call_target};
+
+static void test_tail_call_targets(void)
+{
+    test_helpers.by_id[24] = &tail_target_helper;
+    /* The caller: a subprogram tail-calls; the target's r0 comes back to main, which adds 1. */
+    const struct xdpvm_insn caller[] = {MOV(6, 1), CALL_LOCAL(2), ins(XDPVM_OP_ADD64_REG, 0, 6, 0, 0),
+                                        EXIT, CALL(24), MOV(0, 0), EXIT};
+    const struct xdpvm_insn target[] = {MOVR(0, 1), ins(XDPVM_OP_ADD64_IMM, 0, 0, 0, 500), EXIT};
+    struct xdpvm_prog other = {.exec = other_executor, .verified = true};
+    struct xdpvm_prog interp_target = {.insns = (struct xdpvm_insn *)target, .count = N(target),
+                                       .helpers = &test_helpers, .exec = xdpvm_interp_run};
+    for (int variant = 0; variant < 4; variant++) {
+        bool caller_verified = variant & 1;
+        bool to_other = variant & 2;
+        interp_target.verified = !caller_verified; /* the other interpreter variant */
+        tail_target = to_other ? &other : &interp_target;
+        char name[128];
+        snprintf(name, sizeof(name), "tail call from a subprogram into %s/%s",
+                 to_other ? "another executor" : "the other interpreter variant",
+                 caller_verified ? "unchecked" : "checked");
+        struct case_result res;
+        run_case(caller, N(caller), caller_verified, NULL, (void *)(uintptr_t)4096, 0, 0, &res);
+        uint64_t want = 4096 + (to_other ? 1000 : 500) + 1;
+        test_check(res.rc == 0 && res.r0 == want, name, "rc %d r0 %" PRIu64 " (want %" PRIu64 "): %s%s",
+                   res.rc, res.r0, want, res.load_error, res.run.error_message);
+        xdpvm_interp_release(&interp_target);
+    }
+}
+
 int main(void)
 {
     for (size_t i = 0; i < N(helper_defs); i++)
@@ -360,5 +466,7 @@ int main(void)
     test_budget_and_depth();
     test_calls();
     test_load_checks();
+    test_map_regions();
+    test_tail_call_targets();
     return test_exit_code();
 }
