@@ -12,7 +12,6 @@
 #include <linux/bpf.h>
 
 #define BPF_MAX_LOOPS (1u << 23)
-#define CSUM_DIFF_MAX 512 /* the kernel's scratch buffer: MAX_BPF_STACK bytes */
 
 static struct xdpvm_map *map_arg(uint64_t r) { return (struct xdpvm_map *)(uintptr_t)r; }
 static void *ptr_arg(uint64_t r) { return (void *)(uintptr_t)r; }
@@ -114,8 +113,8 @@ HELPER_FN(ringbuf_discard)
     return 0;
 }
 
-/* x86-64 csum_partial: 64-bit words added with end-around carry, folded to 32 bits. The
- * result is the kernel's exactly (programs fold it themselves with csum_fold). */
+/* x86-64 csum_partial: 64-bit little-endian words added with end-around carry, any tail
+ * bytes zero-padded, folded to 32 bits. */
 static uint32_t csum_partial(const uint8_t *buf, size_t len, uint32_t seed)
 {
     uint64_t sum = seed;
@@ -136,20 +135,36 @@ static uint32_t csum_partial(const uint8_t *buf, size_t len, uint32_t seed)
     return folded + (folded < hi);
 }
 
+static uint32_t csum_add(uint32_t a, uint32_t b)
+{
+    uint32_t sum = a + b;
+    return sum + (sum < b);
+}
+
+/* The kernel's csum_from32to16: fold to 16 bits without complementing. */
+static uint16_t csum_from32to16(uint32_t sum)
+{
+    sum += (sum >> 16) | (sum << 16);
+    return (uint16_t)(sum >> 16);
+}
+
+/* The kernel's bpf_csum_diff since 6.13 ("optimize and homogenize for all archs"): the
+ * difference csum(to) - csum(from) plus seed, folded to 16 bits, for any sizes (the verifier
+ * bounds the memory); older kernels returned the unfolded x86 value and wanted sizes that
+ * are multiples of 4 and at most 512 bytes together. */
 HELPER_FN(csum_diff)
 {
     (void)run;
     const uint8_t *from = ptr_arg(r1), *to = ptr_arg(r3);
     uint32_t from_size = (uint32_t)r2, to_size = (uint32_t)r4;
-    uint64_t total = (uint64_t)from_size + to_size;
-    if (((from_size | to_size) & 3) || total > CSUM_DIFF_MAX)
-        return helper_err(-EINVAL);
-    uint8_t diff[CSUM_DIFF_MAX];
-    for (uint32_t i = 0; i < from_size; i++)
-        diff[i] = (uint8_t)~from[i];
-    if (to_size)
-        memcpy(diff + from_size, to, to_size);
-    return csum_partial(diff, total, (uint32_t)r5);
+    uint32_t ret = (uint32_t)r5;
+    if (from_size && to_size)
+        ret = csum_add(csum_partial(to, to_size, ret), ~csum_partial(from, from_size, 0));
+    else if (to_size)
+        ret = csum_partial(to, to_size, ret);
+    else if (from_size)
+        ret = ~csum_partial(from, from_size, ~ret);
+    return csum_from32to16(ret);
 }
 
 struct for_each_state {
@@ -193,8 +208,10 @@ HELPER_FN(loop)
     uint32_t nr_loops = (uint32_t)r1;
     if (r4 != 0)
         return helper_err(-EINVAL);
+    /* The kernel's verifier inlines bpf_loop when flags is 0, and the inlined code sets
+     * -E2BIG with a 32-bit move: programs see 0xfffffff9, not a 64-bit -7. */
     if (nr_loops > BPF_MAX_LOOPS)
-        return helper_err(-E2BIG);
+        return (uint32_t)-E2BIG;
     if (!run->call_subprog) {
         xdpvm_run_fail(run, 0, -EOPNOTSUPP, "bpf_loop: this executor cannot call back");
         return helper_err(-EOPNOTSUPP);

@@ -14,7 +14,7 @@
 
 #define ETH_HLEN 14
 #define XDP_FRAME_SIZE 40    /* sizeof(struct xdp_frame) on x86-64: headroom kept at the front */
-#define XDP_META_MAX 32
+#define XDP_META_MAX 255 /* type_max(skb_shared_info.meta_len), the kernel since 6.x; was 32 */
 #define KERNEL_ENOTSUPP 524  /* the kernel's internal ENOTSUPP, seen by programs as -524 */
 
 static uint8_t *addr(uint32_t a) { return (uint8_t *)(uintptr_t)a; }
