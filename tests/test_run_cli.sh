@@ -132,6 +132,26 @@ ttl_out=$(tshark -r "$tmp/rtx.pcap" -T fields -e ip.ttl 2>/dev/null | head -20 |
 why="input TTLs '$ttl_in', output TTLs + 1 '$ttl_out'"
 [ -n "$ttl_in" ] && [ "$ttl_in" = "$ttl_out" ]; verdict run_cli_router_ttl_decremented
 
+# --dump-maps: the router's per-action counters (per-CPU array `stats`) agree with the run.
+"$bin" run "$router" --in "$pcap" --map-set "next_hops:00000000:$hop" --dump-maps --json >"$tmp/dump.json" 2>/dev/null
+got=$(python3 - "$tmp/dump.json" <<'EOF2' 2>&1
+import json, sys
+d = json.load(open(sys.argv[1]))
+stats = [m for m in d["maps"] if m["name"] == "stats"][0]
+names = ["aborted", "drop", "pass", "tx", "redirect"]
+for e in stats["entries"]:
+    action = int(e["key"][0], 16)
+    count = int.from_bytes(bytes(int(b, 16) for b in e["values"][0]["value"]), "little")
+    if count != d["actions"][names[action]]:
+        print("stats[%s] = %d, run counted %d" % (names[action], count, d["actions"][names[action]]))
+EOF2
+)
+why="$got"
+[ -z "$got" ] && grep -q '"next_hops"' "$tmp/dump.json"; verdict run_cli_dump_maps_json
+"$bin" run "$router" --in "$pcap" --map-set "next_hops:00000000:$hop" --dump-maps >"$tmp/dump.txt" 2>&1
+why="$(tail -5 "$tmp/dump.txt")"
+grep -q "name next_hops" "$tmp/dump.txt" && grep -q "key: 00 00 00 00  value: 0a 0b 0c 0d 0e 0f 1a 1b  1c 1d 1e 1f 00 00 00 00" "$tmp/dump.txt"; verdict run_cli_dump_maps_text
+
 # 6. The same entry from a maps file, in both value notations.
 cat >"$tmp/maps.json" <<EOF
 {"next_hops": [{"key": ["0x00", "0x00", "0x00", "0x00"],

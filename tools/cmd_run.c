@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "map_print.h"
 #include "io/io.h"
 #include "maps/maps.h"
 #include "xdp/xdp.h"
@@ -697,6 +698,11 @@ int cmd_run(int argc, char **argv)
             printf(",\"input_error\":");
             json_print_string(stdout, input_error);
         }
+        if (args.dump_maps) {
+            printf(",\"maps\":");
+            fflush(stdout);
+            map_print_object(stdout, obj, NULL, true);
+        }
         printf("}\n");
     } else {
         printf("%s: program %s (section %s), %s, %" PRIu64 " packets from %s\n", args.object,
@@ -713,6 +719,11 @@ int cmd_run(int argc, char **argv)
             putchar('\n');
         }
         printf("  %.0f packets/s, %.1f ns/packet in the program, %.3f s\n", pps, ns_per_packet, elapsed);
+        if (args.dump_maps) {
+            printf("\nmaps after the run:\n");
+            fflush(stdout);
+            map_print_object(stdout, obj, NULL, false);
+        }
     }
     status = got < 0 || write_failed ? 1 : 0;
 
