@@ -255,11 +255,12 @@ static void diff_example(const char *name, const char *pcap_path)
             ok = false;
             break;
         }
-        long at = pkt_diff(r.data, r.len, kout, kr.data_size_out);
+        /* The kernel's test run hands back the metadata too, in front of the packet. */
+        long at = pkt_diff(r.data - r.meta_len, r.len + r.meta_len, kout, kr.data_size_out);
         if (r.ret != kr.retval || at >= 0) {
             char a[80] = "", b[80] = "";
             if (at >= 0) {
-                hexdump_around(a, sizeof(a), r.data, r.len, at);
+                hexdump_around(a, sizeof(a), r.data - r.meta_len, r.len + r.meta_len, at);
                 hexdump_around(b, sizeof(b), kout, kr.data_size_out, at);
             }
             test_fail(test, "packet %llu (%u bytes): xdpvm action %u, %u bytes; kernel action %u, "

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/kernel.h"
+#include "lib/packets.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
 #include "xdp/xdp.h"
+#include "xdpvm/object.h"
 
 /* What the layout executor saw at entry. */
 static struct {
@@ -408,8 +411,144 @@ static void test_low_alloc(void)
         test_pass(name);
 }
 
+/* bpf_xdp_adjust_head/tail/meta limits through a clang-built program
+ * (tests/bpf/xdp_adjust.bpf.c), with the kernel's numbers for a 4096-byte frame, 256 bytes of
+ * headroom, a 40-byte struct xdp_frame and a 320-byte skb_shared_info; where the kernel is
+ * available, each case also runs there and must give the same action, bytes and return code.
+ * (The kernel's test run returns the metadata in front of the packet, so the comparison
+ * includes it.) */
+static const struct adjust_case {
+    const char *name;
+    uint8_t op;
+    int32_t delta;
+    bool ok;
+    int rc;           /* the helper's return code */
+    uint32_t out_len; /* packet bytes after the program (64 in) */
+} adjust_cases[] = {
+    {"head_grow_to_limit", 1, -216, true, 0, 280},
+    {"head_grow_past_limit", 1, -217, false, -EINVAL, 64},
+    {"head_grow_4", 1, -4, true, 0, 68},
+    {"head_shrink_to_ethernet", 1, 50, true, 0, 14},
+    {"head_shrink_below_ethernet", 1, 51, false, -EINVAL, 64},
+    {"tail_grow_to_frame_end", 2, 3456, true, 0, 3520},
+    {"tail_grow_into_tailroom", 2, 3457, false, -EINVAL, 64},
+    {"tail_shrink_to_ethernet", 2, -50, true, 0, 14},
+    {"tail_shrink_below_ethernet", 2, -51, false, -EINVAL, 64},
+    {"meta_32", 3, -32, true, 0, 64},
+    {"meta_unaligned", 3, -6, false, -EACCES, 64},
+    {"meta_after_data", 3, 4, false, -EINVAL, 64},
+    {"meta_then_head_to_limit", 4, -208, true, 0, 272},
+    {"meta_then_head_past_limit", 4, -209, false, -EINVAL, 64},
+};
+
+static int64_t read_last_rc(struct xdpvm_object *obj)
+{
+    struct xdpvm_object_map *bss = xdpvm_object__find_map_by_name(obj, ".bss");
+    size_t size = 0;
+    const void *value = bss ? xdpvm_object_map__initial_value(bss, &size) : NULL;
+    int64_t rc = INT64_MIN;
+    if (value && size >= sizeof(rc))
+        memcpy(&rc, value, sizeof(rc));
+    return rc;
+}
+
+static void test_adjust_limits(void)
+{
+    char path[1024], err[256];
+    snprintf(path, sizeof(path), "%s/tests/bpf/xdp_adjust.o", test_bpf_dir());
+    XDPVM_OPEN_OPTS(opts, .ncpus = 1, .quiet = true);
+    struct xdpvm_object *obj = xdpvm_object__open(path, &opts);
+    if (!obj || xdpvm_object__load(obj) < 0) {
+        test_fail("xdp_adjust_limits", "%s", xdpvm_last_error());
+        xdpvm_object__close(obj);
+        return;
+    }
+    struct xdpvm_prog *prog =
+        xdpvm_program__prog(xdpvm_object__find_program_by_name(obj, "xdp_adjust"));
+    struct xdpvm_xdp_runner *runner = prog ? xdpvm_xdp_runner_new(prog, NULL, err, sizeof(err)) : NULL;
+    if (!runner) {
+        test_fail("xdp_adjust_limits", "%s", prog ? err : "no program xdp_adjust");
+        xdpvm_object__close(obj);
+        return;
+    }
+    char why[256];
+    struct xdpvm_kernel_object *kobj = NULL;
+    if (xdpvm_kernel_available(why, sizeof(why))) {
+        kobj = xdpvm_kernel_open(path);
+        if (!kobj || xdpvm_kernel_load(kobj) < 0) {
+            test_fail("xdp_adjust_limits_kernel", "%s", xdpvm_kernel_error());
+            xdpvm_kernel_close(kobj);
+            kobj = NULL;
+        }
+    } else {
+        test_skip("xdp_adjust_limits_kernel", "%s", why);
+    }
+    for (size_t i = 0; i < sizeof(adjust_cases) / sizeof(adjust_cases[0]); i++) {
+        const struct adjust_case *c = &adjust_cases[i];
+        char name[96];
+        snprintf(name, sizeof(name), "xdp_adjust_%s", c->name);
+        uint8_t packet[64];
+        for (size_t b = 0; b < sizeof(packet); b++)
+            packet[b] = (uint8_t)(0x40 + b);
+        packet[0] = c->op;
+        memcpy(packet + 4, &c->delta, 4);
+        struct xdpvm_xdp_result r;
+        xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &r);
+        int64_t rc = read_last_rc(obj);
+        uint32_t want_ret = c->ok ? XDPVM_XDP_PASS : XDPVM_XDP_DROP;
+        if (r.error) {
+            test_fail(name, "run error: %s", r.message);
+            continue;
+        }
+        if (r.ret != want_ret || rc != c->rc || r.len != c->out_len) {
+            test_fail(name, "action %u rc %lld len %u, want %u rc %d len %u", r.ret, (long long)rc,
+                      r.len, want_ret, c->rc, c->out_len);
+            continue;
+        }
+        /* Bytes: grown head and tail read as zeros (the kernel's zeroed test buffer and
+         * bpf_xdp_adjust_tail's memset), the rest is the original packet. */
+        uint8_t want[4096];
+        memset(want, 0, sizeof(want));
+        uint32_t head_grow = c->ok && (c->op == 1 || c->op == 4) && c->delta < 0 ? (uint32_t)-c->delta : 0;
+        uint32_t head_cut = c->ok && c->op == 1 && c->delta > 0 ? (uint32_t)c->delta : 0;
+        uint32_t keep = c->ok && c->op == 2 && c->delta < 0 ? 64 - (uint32_t)-c->delta : 64 - head_cut;
+        memcpy(want + head_grow, packet + head_cut, keep);
+        if (c->op == 4 && c->ok)
+            memset(want + head_grow - 8, 0, 8); /* metadata moved along: still zeros */
+        long at = pkt_diff(r.data, r.len, want, c->out_len);
+        if (at >= 0) {
+            test_fail(name, "output byte %ld is %#x, want %#x", at, at < (long)r.len ? r.data[at] : 0,
+                      want[at]);
+            continue;
+        }
+        test_pass(name);
+        if (!kobj)
+            continue;
+        uint8_t kout[4096];
+        struct xdpvm_kernel_test_run kr = {.data_in = packet, .data_size_in = sizeof(packet),
+                                           .data_out = kout, .data_size_out = sizeof(kout), .repeat = 1};
+        uint32_t zero = 0;
+        int64_t krc = INT64_MIN;
+        snprintf(name, sizeof(name), "xdp_adjust_%s_same_as_kernel", c->name);
+        if (xdpvm_kernel_test_run(kobj, "xdp_adjust", &kr) < 0 ||
+            xdpvm_kernel_map_lookup(kobj, ".bss", &zero, &krc) < 0) {
+            test_fail(name, "%s", xdpvm_kernel_error());
+            continue;
+        }
+        at = pkt_diff(r.data - r.meta_len, r.len + r.meta_len, kout, kr.data_size_out);
+        test_check(kr.retval == r.ret && krc == rc && at < 0, name,
+                   "kernel: action %u rc %lld %u bytes with metadata (xdpvm %u %lld %u), first "
+                   "differing byte %ld", kr.retval, (long long)krc, kr.data_size_out, r.ret,
+                   (long long)rc, r.len + r.meta_len, at);
+    }
+    xdpvm_kernel_close(kobj);
+    xdpvm_xdp_runner_free(runner);
+    xdpvm_object__close(obj);
+}
+
 int main(void)
 {
+    test_adjust_limits();
     test_frame_layout();
     test_verified_prog_has_no_regions();
     test_action_accounting();
