@@ -254,6 +254,10 @@ static int lpm_update(struct xdpvm_map *map, const void *key, const void *value,
         } else {
             n->value_slot = take_slot(map, t, value);
         }
+        /* The kernel replaces the node, so the key's bits past the prefix are the ones
+         * get_next_key reports from now on. */
+        if (ret == 0)
+            memcpy(node_data(t, node), data, t->data_size);
         goto out;
     }
     if (flags == XDPVM_EXIST) {
