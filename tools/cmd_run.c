@@ -38,12 +38,13 @@ static const char run_usage[] =
     "usage: xdpvm run PROG.o [--section S] --in IN.pcap [--out-pass P.pcap] [--out-tx T.pcap]\n"
     "                 [--out-redirect R.pcap] [--out-drop D.pcap] [--out-aborted A.pcap]\n"
     "                 [--json] [--trace] [--map-set MAP:KEYHEX:VALUEHEX ...] [--maps-file F.json]\n"
-    "                 [--dump-maps] [--ifindex N] [--rxq N] [--no-verify] [--interp]\n"
+    "                 [--dump-maps] [--ifindex N] [--rxq N] [--no-verify] [--interp] [--quiet]\n"
     "  --section S     the program's section (or name); default: the first XDP program\n"
     "  --out-aborted   packets the kernel would drop as exceptions: XDP_ABORTED, run errors,\n"
     "                  unknown return codes, failed redirects\n"
     "  --map-set       put one entry before the run (per-CPU maps: one value for every CPU)\n"
     "  --maps-file     entries from JSON: {\"MAP\": [{\"key\": \"HEX\", \"value\": \"HEX\"}, ...]}\n"
+    "  --quiet         no progress line and no per-packet exception messages on stderr\n"
     "  --ifindex/--rxq xdp_md.ingress_ifindex (default 1, lo, as the kernel's test run) and\n"
     "                  rx_queue_index (default 0)\n";
 
@@ -583,7 +584,9 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
 
-    bool show_progress = !args.json && !args.quiet && isatty(STDERR_FILENO);
+    /* Progress on stderr once a run has taken a second: rewritten in place on a terminal, a
+     * line every few seconds otherwise (logs). */
+    bool tty = isatty(STDERR_FILENO);
     bool progress_printed = false;
     double start = now_seconds(), next_progress = start + 1.0, program_seconds = 0;
     uint64_t errors_shown = 0;
@@ -622,11 +625,13 @@ int cmd_run(int argc, char **argv)
             rewind(trace.stream);
             if (trace.buf)
                 trace.buf[0] = 0;
-        } else if (result.error && outcome == XDPVM_XDP_OUT_ABORTED &&
+        } else if (!args.quiet && output_for(outcome) == XDPVM_XDP_OUT_ABORTED &&
                    errors_shown++ < MAX_ERRORS_SHOWN) {
-            fprintf(stderr, "xdpvm: packet %" PRIu64 ": %s%s\n", packet.index + 1, result.message,
-                    errors_shown == MAX_ERRORS_SHOWN ? " (further errors are counted, not shown)"
-                                                     : "");
+            /* The kernel traces these (xdp_exception); so do we, for the first few. */
+            fprintf(stderr, "xdpvm: packet %" PRIu64 ": %s%s\n", packet.index + 1,
+                    result.message[0] ? result.message : "the program returned XDP_ABORTED",
+                    errors_shown == MAX_ERRORS_SHOWN
+                        ? " (further exceptions are counted, not shown)" : "");
         }
 
         struct xdpvm_pcap_writer *w = writers[output_for(outcome)];
@@ -640,14 +645,11 @@ int cmd_run(int argc, char **argv)
                                  packet.ts_nsec);
         }
 
-        if ((packet.index & 1023) == 0 && t1 >= next_progress) {
-            show_progress = show_progress || (!args.json && !args.quiet);
-            if (show_progress) {
-                fprintf(stderr, "\r%" PRIu64 " packets, %.0f packets/s ", packet.index + 1,
-                        (packet.index + 1) / (t1 - start));
-                progress_printed = true;
-            }
-            next_progress = t1 + 0.5;
+        if ((packet.index & 1023) == 0 && t1 >= next_progress && !args.quiet) {
+            fprintf(stderr, "%s%" PRIu64 " packets, %.0f packets/s%s", tty ? "\r" : "",
+                    packet.index + 1, (packet.index + 1) / (t1 - start), tty ? " " : "\n");
+            progress_printed = tty;
+            next_progress = t1 + (tty ? 0.5 : 5.0);
         }
     }
     double elapsed = now_seconds() - start;
