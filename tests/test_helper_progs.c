@@ -196,9 +196,11 @@ static bool check_results(const char *test, const char *who, const int64_t *got,
 }
 
 /* The same program in the kernel: return code, results and (when asked) the packet agree. */
+typedef bool (*kernel_extra_check)(const char *test, struct xdpvm_kernel_object *kobj);
+
 static void compare_with_kernel(const char *test, const char *object, const char *const *progs,
                                 size_t nprogs, const struct run_out *mine, bool compare_packets,
-                                const struct expect *want, size_t nwant)
+                                const struct expect *want, size_t nwant, kernel_extra_check extra)
 {
     bool skip;
     if (!kernel_ready(test, &skip))
@@ -224,6 +226,8 @@ static void compare_with_kernel(const char *test, const char *object, const char
     /* results after the last program, as both sides ran them all in the same order */
     if (ok)
         ok = check_results(test, "kernel", theirs[nprogs - 1].results, want, nwant);
+    if (ok && extra)
+        ok = extra(test, kobj);
     if (ok)
         test_pass(test);
     free(theirs);
@@ -254,6 +258,33 @@ static int ring_record(void *ctx, void *data, size_t size)
         memcpy(&r->values[r->count], data, 8);
     r->count++;
     return 0;
+}
+
+/* The kernel's ring buffer holds the same records, and its per-CPU slots sum to ours. */
+static bool kernel_maps_extra(const char *test, struct xdpvm_kernel_object *kobj)
+{
+    struct ring_records rec = {0};
+    struct ring_buffer *rb = ring_buffer__new(xdpvm_kernel_map_fd(kobj, "events"), ring_record, &rec, NULL);
+    int consumed = rb ? ring_buffer__consume(rb) : -1;
+    ring_buffer__free(rb);
+    if (consumed != 2 || rec.values[0] != 0xe1 || rec.values[1] != 0xe2) {
+        test_fail(test, "kernel ring buffer: %d records (%llx, %llx), expected e1, e2", consumed,
+                  (unsigned long long)rec.values[0], (unsigned long long)rec.values[1]);
+        return false;
+    }
+    uint32_t key = 1;
+    unsigned cpus = xdpvm_kernel_possible_cpus();
+    uint64_t *slots = calloc(cpus, sizeof(*slots)), sum = 0;
+    int rc = slots ? xdpvm_kernel_map_lookup(kobj, "pcpu_array", &key, slots) : -ENOMEM;
+    for (unsigned c = 0; rc == 0 && c < cpus; c++)
+        sum += slots[c];
+    free(slots);
+    if (rc || sum != 5) {
+        test_fail(test, "kernel pcpu_array[1]: rc %d, sum over CPUs %llu, expected 5", rc,
+                  (unsigned long long)sum);
+        return false;
+    }
+    return true;
 }
 
 static void maps_program(void)
@@ -287,7 +318,7 @@ static void maps_program(void)
     test_pass(test);
     const char *progs[] = {"map_ops"};
     compare_with_kernel("helper_progs_maps_vs_kernel", "helper_maps", progs, 1, &out, true,
-                        maps_expect, sizeof(maps_expect) / sizeof(maps_expect[0]));
+                        maps_expect, sizeof(maps_expect) / sizeof(maps_expect[0]), kernel_maps_extra);
 done:
     xdpvm_object__close(obj);
 }
@@ -374,7 +405,7 @@ static void xdp_programs(void)
     }
     test_pass(test);
     compare_with_kernel("helper_progs_xdp_vs_kernel", "helper_xdp", progs, 3, out, true, want,
-                        sizeof(want) / sizeof(want[0]));
+                        sizeof(want) / sizeof(want[0]), NULL);
 done:
     xdpvm_object__close(obj);
 }
@@ -450,7 +481,7 @@ static void misc_programs(void)
     if (ok) {
         test_pass(test);
         compare_with_kernel("helper_progs_misc_vs_kernel", "helper_misc", progs, 2, out, true,
-                            want, sizeof(want) / sizeof(want[0]));
+                            want, sizeof(want) / sizeof(want[0]), NULL);
     }
     xdpvm_object__close(obj);
 }
