@@ -174,6 +174,12 @@ static void test_memory_checks(void)
                               .helpers = &test_helpers};
     struct xdpvm_run run = {.prog = &prog, .ctx = ctx};
     xdpvm_run_add_region(&run, ctx, sizeof(ctx), false, "packet");
+    /* Checked mode: a callee's new frame reads as zeros, whatever the caller's frame holds. */
+    const struct xdpvm_insn fresh[] = {ins(XDPVM_OP_STDW, 10, 0, -8, 5), CALL_LOCAL(1), EXIT,
+                                       ins(XDPVM_OP_LDXDW, 0, 10, -8, 0), EXIT};
+    run_case(fresh, N(fresh), false, NULL, NULL, 0, 0, &res);
+    test_check(res.rc == 0 && res.r0 == 0, "a new frame reads as zeros (checked)", "rc %d r0 %" PRIu64 ": %s",
+               res.rc, res.r0, res.run.error_message);
     uint64_t r0;
     int rc = xdpvm_interp_run(&run, &r0);
     test_check(rc == -EACCES && strstr(run.error_message, "only read") && strstr(run.error_message, "packet"),

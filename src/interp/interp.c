@@ -458,8 +458,6 @@ static int run_common(struct xdpvm_run *run, const uint64_t args[5], uint32_t in
     if (!interp_cache_get(run, prog))
         return run->error;
     _Alignas(16) uint8_t stack[XDPVM_MAX_CALL_DEPTH * XDPVM_STACK_SIZE];
-    if (!prog->verified) /* reads of never-written stack give 0, not old C stack contents */
-        memset(stack, 0, sizeof(stack));
     uint64_t budget = run->insn_budget ? run->insn_budget : XDPVM_DEFAULT_INSN_BUDGET;
     struct interp_state st = {.run = run, .stack = stack, .depth = 0, .budget_left = budget};
     void *outer_state = run->executor_state;

@@ -49,6 +49,9 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
         reg[1 + i] = args[i];
     reg[XDPVM_REG_FP] = interp_frame_top(st, depth);
     st->depth = depth;
+#if EXEC_CHECKED /* a new frame reads as zeros, not as what the C stack held */
+    memset((void *)(uintptr_t)(reg[XDPVM_REG_FP] - XDPVM_STACK_SIZE), 0, XDPVM_STACK_SIZE);
+#endif
 
 #define PC ((size_t)(ip - base))
 #define FAIL(err, fmt, ...)                                                                       \
@@ -76,7 +79,10 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
             return run->error;                                                                    \
         }                                                                                         \
     } while (0)
+/* A new frame reads as zeros, not as what an earlier frame or the C stack left there. */
+#define ZERO_FRAME() memset((void *)(uintptr_t)(reg[XDPVM_REG_FP] - XDPVM_STACK_SIZE), 0, XDPVM_STACK_SIZE)
 #else
+#define ZERO_FRAME() ((void)0)
 #define DISPATCH() goto *ip->label
 #define CHECK_MEM(a, size, write, atomic) ((void)0)
 #endif
@@ -350,6 +356,7 @@ op_CALL_LOCAL:
     depth++;
     st->depth = depth;
     reg[XDPVM_REG_FP] = interp_frame_top(st, depth);
+    ZERO_FRAME();
 #if EXEC_CHECKED
     init = (init & REG_ARGS_MASK) | REG_BIT(XDPVM_REG_FP); /* the callee sees r1..r5 and r10 */
 #endif
@@ -405,6 +412,7 @@ uninitialised_read:
 #undef FAIL
 #undef DISPATCH
 #undef CHECK_MEM
+#undef ZERO_FRAME
 #undef NEXT
 #undef DST
 #undef SRC
