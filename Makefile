@@ -6,6 +6,8 @@
 #   make test       every test, normal and ASan+UBSan builds; ends with "N passed, N failed"
 #   make bench      benchmarks (ratios against baselines measured in the same run)
 
+.DEFAULT_GOAL := all
+
 CC       ?= cc
 BPF_CC   ?= clang-19
 V        ?= 0
