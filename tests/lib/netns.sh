@@ -26,7 +26,7 @@ check() { # name condition-status message...
 
 live_cleanup() {
   local pid
-  if [ -n "${LIVE_WATCHDOG:-}" ]; then pkill -P "$LIVE_WATCHDOG" 2>/dev/null; kill "$LIVE_WATCHDOG" 2>/dev/null; fi
+  [ -n "${LIVE_WATCHDOG:-}" ] && kill "$LIVE_WATCHDOG" 2>/dev/null
   for pid in "${LIVE_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
   for pid in "${LIVE_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
   local ns
@@ -37,7 +37,7 @@ trap live_cleanup EXIT
 trap 'echo "FAIL ${LIVE_CASE:-live}: stopped (timeout or signal)"; exit 1' INT TERM
 # Every live test ends by itself: after LIVE_TIMEOUT seconds the watchdog stops it, and the
 # EXIT trap removes what it made.
-( sleep "${LIVE_TIMEOUT:-30}"; kill -TERM $$ ) >/dev/null 2>&1 &
+( sleep "${LIVE_TIMEOUT:-30}" & s=$!; trap 'kill $s; exit 0' TERM; wait $s; kill -TERM $$ ) >/dev/null 2>&1 &
 LIVE_WATCHDOG=$!
 
 # Prints SKIP lines for the given case names and returns 1 when live tests cannot run here.
