@@ -5,6 +5,7 @@
 #   make demo       the main job: router example over the bundled pcap
 #   make test       every test, normal and ASan+UBSan builds; ends with "N passed, N failed"
 #   make bench      benchmarks (ratios against baselines measured in the same run)
+#   make fuzz       libFuzzer targets in fuzz/ for FUZZ_SECONDS each (default 60)
 
 .DEFAULT_GOAL := all
 
@@ -129,4 +130,30 @@ bench: all $(BENCH_BINS)
 	@./bench/run.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
+
+# libFuzzer targets: fuzz/fuzz_<name>.c, built with clang against the library sources (ASan +
+# UBSan), each run for FUZZ_SECONDS on a corpus in build-fuzz/corpus/<name> seeded with the
+# clang-built test objects. Not part of `make test` (it is CPU-heavy by design).
+FUZZ_CC      ?= clang-19
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS    := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS    := $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS  := $(filter-out -Werror,$(BASE_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+build-fuzz/%: fuzz/%.c $(LIB_SRCS) | deps
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+
+.PHONY: fuzz
+fuzz: $(FUZZ_BINS) $(BPF_OBJS)
+	@for bin in $(FUZZ_BINS); do \
+	    corpus=build-fuzz/corpus/$$(basename $$bin); mkdir -p $$corpus; \
+	    cp build/bpf/tests/bpf/*.o $$corpus/ 2>/dev/null; \
+	    echo "  RUN     $$bin for $(FUZZ_SECONDS)s"; \
+	    $$bin -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ -max_len=65536 $$corpus \
+	        >build-fuzz/$$(basename $$bin).log 2>&1 || { tail -40 build-fuzz/$$(basename $$bin).log; exit 1; }; \
+	    tail -2 build-fuzz/$$(basename $$bin).log; \
+	done

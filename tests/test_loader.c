@@ -4,7 +4,9 @@
  * through the XDP layer with asserted results, and, where the kernel is available, the same
  * objects run under BPF_PROG_TEST_RUN and results and map contents are compared. */
 #include <bpf/libbpf.h>
+#include <elf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,6 +451,47 @@ static void test_corrupted(const char *object)
     free(copy);
 }
 
+/* Found by `make fuzz`: a second section named .BTF leaked the first one's parsed BTF. The
+ * object gets one by renaming .BTF.ext (pointing its name at the ".BTF" string). */
+static void test_duplicate_btf_section(void)
+{
+    const char *test = "error_duplicate_btf_section";
+    size_t len;
+    uint8_t *image = (uint8_t *)test_read_file(object_path("loader_maps"), &len);
+    Elf64_Ehdr eh;
+    if (!image || len < sizeof(eh)) {
+        test_fail(test, "cannot read loader_maps.o");
+        free(image);
+        return;
+    }
+    memcpy(&eh, image, sizeof(eh));
+    uint32_t btf_name = UINT32_MAX;
+    size_t ext_header = 0;
+    Elf64_Shdr names;
+    memcpy(&names, image + eh.e_shoff + (size_t)eh.e_shstrndx * sizeof(Elf64_Shdr), sizeof(names));
+    for (size_t i = 1; i < eh.e_shnum; i++) {
+        Elf64_Shdr sh;
+        memcpy(&sh, image + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+        const char *name = (const char *)image + names.sh_offset + sh.sh_name;
+        if (strcmp(name, ".BTF") == 0)
+            btf_name = sh.sh_name;
+        else if (strcmp(name, ".BTF.ext") == 0)
+            ext_header = eh.e_shoff + i * sizeof(sh);
+    }
+    if (btf_name == UINT32_MAX || !ext_header) {
+        test_fail(test, "loader_maps.o has no .BTF and .BTF.ext");
+        free(image);
+        return;
+    }
+    memcpy(image + ext_header + offsetof(Elf64_Shdr, sh_name), &btf_name, sizeof(btf_name));
+    XDPVM_OPEN_OPTS(opts, .object_name = "two_btf.o", .quiet = true);
+    struct xdpvm_object *obj = xdpvm_object__open_mem(image, len, &opts);
+    test_check(!obj && strstr(xdpvm_last_error(), "more than one .BTF section"), test, "got: %s",
+               obj ? "an object" : xdpvm_last_error());
+    xdpvm_object__close(obj);
+    free(image);
+}
+
 /* ---- running in the interpreter ---- */
 
 static void test_run_maps(void)
@@ -808,6 +851,7 @@ int main(void)
     test_rodata_frozen_after_load();
     test_errors();
 
+    test_duplicate_btf_section();
     test_truncated("loader_subprogs");
     test_truncated("loader_globals");
     test_corrupted("loader_subprogs");

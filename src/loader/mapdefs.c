@@ -403,6 +403,10 @@ int loader_parse_maps(struct xdpvm_object *obj)
     size_t btf_maps_sec = 0;
     for (size_t i = 1; i < obj->sec_count && !err; i++) {
         if (strcmp(obj->secs[i].name, ".BTF") == 0 && obj->secs[i].type == SHT_PROGBITS) {
+            if (obj->btf) {
+                err = loader_error(EINVAL, "%s: more than one .BTF section", obj->path);
+                break;
+            }
             Elf_Data *d = elf_getdata(elf_getscn(obj->elf, i), NULL);
             if (d && d->d_buf && d->d_size)
                 obj->btf = btf__new(d->d_buf, (uint32_t)d->d_size);
