@@ -2,8 +2,10 @@
  * loader and run by the interpreter through the XDP layer. Each program writes the result of
  * every helper call to its `results` array map; the test checks those against the kernel's
  * documented values and, when the kernel can run BPF here, runs the same object with
- * BPF_PROG_TEST_RUN and compares results, return codes and output packets. */
+ * BPF_PROG_TEST_RUN and compares results, return codes and output packets. A second pass
+ * runs every program JIT-compiled (helpers called from native code) with the same checks. */
 #include "helpers/helpers.h"
+#include "jit/jit.h"
 #include "kernel/kernel.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
@@ -49,6 +51,18 @@ static void make_packet(uint8_t pkt[64])
 
 /* ---- xdpvm side ---- */
 
+static bool use_jit; /* second pass: every program JIT-compiled */
+
+/* The test name, with "_jit" in the JIT pass. */
+static const char *tname(const char *base)
+{
+    static char names[4][96];
+    static unsigned next;
+    char *name = names[next++ % 4];
+    snprintf(name, sizeof(names[0]), "%s%s", base, use_jit ? "_jit" : "");
+    return name;
+}
+
 struct run_out {
     uint32_t ret;
     enum xdpvm_xdp_outcome outcome;
@@ -73,6 +87,16 @@ static struct xdpvm_object *open_xdpvm(const char *test, const char *object)
         test_fail(test, "%s: %s", object, xdpvm_last_error());
         xdpvm_object__close(obj);
         return NULL;
+    }
+    struct xdpvm_program *program;
+    xdpvm_object__for_each_program(program, obj) {
+        struct xdpvm_prog *prog = xdpvm_program__prog(program);
+        char err[256];
+        if (use_jit && prog && xdpvm_jit_compile(prog, NULL, err, sizeof(err))) {
+            test_fail(test, "%s: JIT: %s", object, err);
+            xdpvm_object__close(obj);
+            return NULL;
+        }
     }
     /* the devmaps forward to ifindex 1 (lo, which the kernel side also has) */
     uint32_t key = 0, ifindex = 1;
@@ -289,7 +313,7 @@ static bool kernel_maps_extra(const char *test, struct xdpvm_kernel_object *kobj
 
 static void maps_program(void)
 {
-    const char *test = "helper_progs_maps";
+    const char *test = tname("helper_progs_maps");
     struct xdpvm_object *obj = open_xdpvm(test, "helper_maps");
     if (!obj)
         return;
@@ -317,7 +341,8 @@ static void maps_program(void)
     }
     test_pass(test);
     const char *progs[] = {"map_ops"};
-    compare_with_kernel("helper_progs_maps_vs_kernel", "helper_maps", progs, 1, &out, true,
+    if (!use_jit)
+        compare_with_kernel("helper_progs_maps_vs_kernel", "helper_maps", progs, 1, &out, true,
                         maps_expect, sizeof(maps_expect) / sizeof(maps_expect[0]), kernel_maps_extra);
 done:
     xdpvm_object__close(obj);
@@ -347,7 +372,7 @@ static uint16_t fold16(uint32_t sum)
 
 static void xdp_programs(void)
 {
-    const char *test = "helper_progs_xdp";
+    const char *test = tname("helper_progs_xdp");
     struct xdpvm_object *obj = open_xdpvm(test, "helper_xdp");
     if (!obj)
         return;
@@ -404,7 +429,8 @@ static void xdp_programs(void)
         goto done;
     }
     test_pass(test);
-    compare_with_kernel("helper_progs_xdp_vs_kernel", "helper_xdp", progs, 3, out, true, want,
+    if (!use_jit)
+        compare_with_kernel("helper_progs_xdp_vs_kernel", "helper_xdp", progs, 3, out, true, want,
                         sizeof(want) / sizeof(want[0]), NULL);
 done:
     xdpvm_object__close(obj);
@@ -412,7 +438,7 @@ done:
 
 static void fib_program(void)
 {
-    const char *test = "helper_progs_fib_lookup";
+    const char *test = tname("helper_progs_fib_lookup");
     struct xdpvm_object *obj = open_xdpvm(test, "helper_xdp");
     if (!obj)
         return;
@@ -448,7 +474,7 @@ static void fib_program(void)
 
 static void misc_programs(void)
 {
-    const char *test = "helper_progs_misc";
+    const char *test = tname("helper_progs_misc");
     struct xdpvm_object *obj = open_xdpvm(test, "helper_misc");
     if (!obj)
         return;
@@ -480,7 +506,8 @@ static void misc_programs(void)
     free(trace_text);
     if (ok) {
         test_pass(test);
-        compare_with_kernel("helper_progs_misc_vs_kernel", "helper_misc", progs, 2, out, true,
+        if (!use_jit)
+            compare_with_kernel("helper_progs_misc_vs_kernel", "helper_misc", progs, 2, out, true,
                             want, sizeof(want) / sizeof(want[0]), NULL);
     }
     xdpvm_object__close(obj);
@@ -488,9 +515,16 @@ static void misc_programs(void)
 
 int main(void)
 {
-    maps_program();
-    xdp_programs();
-    fib_program();
-    misc_programs();
+    for (int pass = 0; pass < 2; pass++) {
+        use_jit = pass == 1;
+        if (use_jit && !xdpvm_jit_available()) {
+            test_skip("helper_progs_jit", "no JIT on this host");
+            break;
+        }
+        maps_program();
+        xdp_programs();
+        fib_program();
+        misc_programs();
+    }
     return test_exit_code();
 }
