@@ -190,7 +190,19 @@ rc=$?
 why="exit $rc: $(cat "$tmp/e6")"
 [ "$rc" -eq 2 ] && grep -q "no input given" "$tmp/e6"; verdict run_cli_usage_without_input
 
-# 8. A capture cut in the middle of a record: error, packets before it processed and written.
+# 8. Run errors in the middle of the capture (checked interpreter): counted as aborted with
+# the error shown, the packets after them still run.
+oob=$bpf/tests/bpf/xdp_cli_oob.o
+"$bin" run "$oob" --no-verify --in "$pcap" --out-aborted "$tmp/oob.pcap" --json >"$tmp/oob.json" 2>"$tmp/oob.err"
+rc=$?
+got=$(json_field "$tmp/oob.json" '"%d %d %d %d" % (d["actions"]["aborted"], d["errors"], d["actions"]["pass"], d["packets"])' 2>/dev/null)
+shown=$(grep -c "packet [0-9]*: program 'xdp_cli_oob': instruction [0-9]*: load of 8 bytes" "$tmp/oob.err")
+why="exit $rc, aborted/errors/pass/packets '$got' want '$want_drop $want_drop $((total - want_drop)) $total', $shown errors shown: $(head -2 "$tmp/oob.err")"
+[ "$rc" -eq 0 ] && [ "$got" = "$want_drop $want_drop $((total - want_drop)) $total" ] && \
+  [ "$shown" -eq 10 ] && grep -q "further exceptions are counted, not shown" "$tmp/oob.err" && \
+  [ "$(count "$tmp/oob.pcap")" = "$want_drop" ]; verdict run_cli_run_errors_keep_going
+
+# 9. A capture cut in the middle of a record: error, packets before it processed and written.
 size=$(stat -c %s "$pcap")
 head -c $((size * 2 / 3)) "$pcap" >"$tmp/cut.pcap"
 "$bin" run "$traceprog" --in "$tmp/cut.pcap" --out-pass "$tmp/cutpass.pcap" --out-tx "$tmp/cuttx.pcap" \

@@ -303,9 +303,12 @@ enum xdpvm_xdp_outcome xdpvm_xdp_run_frame(struct xdpvm_xdp_runner *runner, uint
 
     if (rc != 0 || run->error) {
         const struct xdpvm_prog *failed = run->prog ? run->prog : runner->prog;
-        set_error(result, run->error ? run->error : rc, "program '%s' failed at instruction %zu: %s",
-                  failed->name, run->error_pc,
-                  run->error_message[0] ? run->error_message : strerror(-(rc ? rc : run->error)));
+        int error = run->error ? run->error : rc;
+        if (run->error_message[0]) /* the executor's message names the instruction */
+            set_error(result, error, "program '%s': %s", failed->name, run->error_message);
+        else
+            set_error(result, error, "program '%s' failed at instruction %zu: %s", failed->name,
+                      run->error_pc, strerror(-error));
         return finish(runner, result, XDPVM_XDP_OUT_ABORTED);
     }
 
