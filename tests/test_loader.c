@@ -256,6 +256,24 @@ static void test_open_programs(void)
     xdpvm_object__close(obj);
 }
 
+static void test_skipped_program_type(void)
+{
+    const char *test = "unsupported_program_type_skipped";
+    struct xdpvm_object *obj = open_object("loader_mixed", 1);
+    if (!obj) {
+        test_fail(test, "%s", xdpvm_last_error());
+        return;
+    }
+    bool warned = warning_text && strstr(warning_text, "'on_write' skipped");
+    int load = xdpvm_object__load(obj);
+    struct xdpvm_program *tp = xdpvm_object__find_program_by_name(obj, "on_write");
+    struct xdpvm_program *sock = xdpvm_object__find_program_by_name(obj, "keep_short");
+    test_check(warned && load == 0 && tp && xdpvm_program__type(tp) == 0 && !xdpvm_program__prog(tp) && sock &&
+                   xdpvm_program__type(sock) == XDPVM_PROG_SOCKET_FILTER && xdpvm_program__prog(sock),
+               test, "warning %d, load %d (%s)", warned, load, xdpvm_last_error());
+    xdpvm_object__close(obj);
+}
+
 /* Each program gets the subprograms it calls, each once, calls made relative again. */
 static void test_link_subprograms(void)
 {
@@ -848,6 +866,7 @@ int main(void)
     test_open_global_data();
     test_open_programs();
     test_link_subprograms();
+    test_skipped_program_type();
     test_rodata_frozen_after_load();
     test_errors();
 
