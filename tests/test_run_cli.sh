@@ -180,6 +180,14 @@ why="exit $rc: $(cat "$tmp/e3")"
 rc=$?
 why="exit $rc: $(cat "$tmp/e4")"
 [ "$rc" -ne 0 ] && grep -q "missing.o" "$tmp/e4"; verdict run_cli_missing_object
+"$bin" run "$bpf/tests/bpf/isa_programs.o" --section tc --in "$pcap" >/dev/null 2>"$tmp/e7"
+rc=$?
+why="exit $rc: $(cat "$tmp/e7")"
+[ "$rc" -ne 0 ] && grep -q "program 'tc_mark' (section 'tc') is not an XDP program" "$tmp/e7"; verdict run_cli_not_xdp_program
+"$bin" run "$router" --section nosuch --in "$pcap" >/dev/null 2>"$tmp/e8"
+rc=$?
+why="exit $rc: $(cat "$tmp/e8")"
+[ "$rc" -ne 0 ] && grep -q "router.o: no program in section or named 'nosuch'" "$tmp/e8"; verdict run_cli_unknown_section
 echo "this is not a capture" >"$tmp/notpcap.pcap"
 "$bin" run "$router" --in "$tmp/notpcap.pcap" >/dev/null 2>"$tmp/e5"
 rc=$?

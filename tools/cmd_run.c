@@ -481,7 +481,8 @@ static void json_print_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *section)
+static struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path,
+                                          const char *section)
 {
     struct xdpvm_program *p;
     if (section) {
@@ -489,13 +490,13 @@ static struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *
         if (!p)
             p = xdpvm_object__find_program_by_name(obj, section);
         if (!p)
-            cli_error("%s: no program in section or named '%s'", xdpvm_object__name(obj), section);
+            cli_error("%s: no program in section or named '%s'", path, section);
         return p;
     }
     xdpvm_object__for_each_program(p, obj)
         if (xdpvm_program__type(p) == XDPVM_PROG_XDP)
             return p;
-    cli_error("%s: no XDP program (SEC(\"xdp\")) in the object", xdpvm_object__name(obj));
+    cli_error("%s: no XDP program (SEC(\"xdp\")) in the object", path);
     return NULL;
 }
 
@@ -539,7 +540,7 @@ int cmd_run(int argc, char **argv)
         cli_error("%s", xdpvm_last_error());
         goto out;
     }
-    struct xdpvm_program *program = pick_program(obj, args.section);
+    struct xdpvm_program *program = pick_program(obj, args.object, args.section);
     if (!program)
         goto out;
     struct xdpvm_prog *prog = xdpvm_program__prog(program);
