@@ -262,13 +262,12 @@ enum xdpvm_xdp_outcome xdpvm_xdp_run_frame(struct xdpvm_xdp_runner *runner, uint
     run->prog = runner->prog;
     run->ctx = &buff->md;
     run->cpu = runner->opts.cpu;
+    /* For checked execution: the whole frame (adjust_head/meta/tail move the packet inside it)
+     * and the read-only context. Set even for a verified program: a tail call may enter one
+     * that is not. */
     run->region_count = 0;
-    if (!runner->prog->verified) {
-        /* Checked mode: the whole frame (adjust_head/meta/tail move the packet inside it) and
-         * the read-only context. */
-        xdpvm_run_add_region(run, frame, frame_size, true, "packet");
-        xdpvm_run_add_region(run, &buff->md, sizeof(buff->md), false, "context");
-    }
+    xdpvm_run_add_region(run, frame, frame_size, true, "packet");
+    xdpvm_run_add_region(run, &buff->md, sizeof(buff->md), false, "context");
     run->insn_budget = runner->opts.insn_budget;
     run->insns_executed = 0;
     run->next_prog = NULL;
