@@ -607,7 +607,7 @@ done:
 }
 
 struct worker {
-    struct xdpvm_map *hash, *array;
+    struct xdpvm_map *hash, *array, *lru;
     unsigned cpu;
     int iterations;
     int errors;
@@ -631,6 +631,14 @@ static void *hammer(void *arg)
             w->errors++;
         if (i % 3 == 0 && xdpvm_map_delete(w->hash, &own) != 0)
             w->errors++;
+        /* an LRU map much smaller than the key space: constant eviction under lookups */
+        uint32_t lru_key = (uint32_t)(i * 7 + w->cpu) % 97;
+        uint64_t tagged = lru_key;
+        if (xdpvm_map_update(w->lru, &lru_key, &tagged, XDPVM_ANY, w->cpu) != 0)
+            w->errors++;
+        uint64_t *hit = xdpvm_map_lookup(w->lru, &lru_key, w->cpu);
+        if (hit && !in_storage(w->lru, hit, 8))
+            w->errors++;
         /* a shared key, updated by everyone */
         uint64_t *shared = xdpvm_map_lookup(w->hash, &counter_key, w->cpu);
         if (shared)
@@ -646,7 +654,8 @@ static void concurrency(void)
     const char *name = "maps_concurrent_workers";
     struct xdpvm_map *hash = make(XDPVM_MAP_HASH, 4, 8, 4 * 64 + 1, 0, 4);
     struct xdpvm_map *array = make(XDPVM_MAP_ARRAY, 4, 8, 1, 0, 4);
-    EXPECT(hash && array);
+    struct xdpvm_map *lru = make(XDPVM_MAP_LRU_HASH, 4, 8, 16, 0, 4);
+    EXPECT(hash && array && lru);
     uint32_t zero_key = 0;
     uint64_t zero = 0;
     EXPECT_EQ(xdpvm_map_update(hash, &zero_key, &zero, 0, 0), 0);
@@ -655,7 +664,7 @@ static void concurrency(void)
     pthread_t threads[THREADS];
     struct worker workers[THREADS];
     for (unsigned t = 0; t < THREADS; t++) {
-        workers[t] = (struct worker){hash, array, t, iterations, 0};
+        workers[t] = (struct worker){hash, array, lru, t, iterations, 0};
         pthread_create(&threads[t], NULL, hammer, &workers[t]);
     }
     int errors = 0;
@@ -669,10 +678,20 @@ static void concurrency(void)
     EXPECT_EQ(value, (uint64_t)THREADS * iterations);
     EXPECT_EQ(xdpvm_map_user_lookup(hash, &zero_key, &value), 0);
     EXPECT_EQ(value, (uint64_t)THREADS * iterations);
+    int lru_entries = 0;
+    uint32_t cur, nxt;
+    for (int rc = xdpvm_map_get_next_key(lru, NULL, &cur); rc == 0;
+         rc = xdpvm_map_get_next_key(lru, &cur, &nxt), cur = nxt) {
+        EXPECT_EQ(xdpvm_map_user_lookup(lru, &cur, &value), 0);
+        EXPECT_EQ(value, cur); /* each key's value is the key: no element mixed up */
+        lru_entries++;
+    }
+    EXPECT_EQ(lru_entries, 16);
     test_pass(name);
 done:
     xdpvm_map_free(hash);
     xdpvm_map_free(array);
+    xdpvm_map_free(lru);
 }
 
 int main(void)

@@ -3,13 +3,22 @@
  * Like the kernel's preallocated hash tables, max_entries elements exist from creation:
  * their values live in the arena (element i at i * element_bytes), their keys and chain links
  * in separate arrays so a program writing through a value pointer can never corrupt the
- * table. One rwlock per map: lookups share it, updates and deletes take it exclusively.
+ * table.
+ *
+ * Program lookups take no lock: each bucket has a sequence counter (odd while a writer
+ * changes its chain) and a lookup retries when the counter moved, the way the kernel's
+ * lookups run under RCU. Writers (updates, deletes, user-side reads and iteration) take one
+ * mutex per map. Fields that lookups read (bucket heads, chain links, hashes, key bytes) are
+ * written with atomic stores, so a racing lookup reads stale but never torn or undefined
+ * values; a chain it followed into a moved element fails the counter check. As in the kernel,
+ * a value pointer a program holds may be reused if another worker deletes its element.
  *
  * LRU maps evict with a second-chance list: lookups set a reference bit; when no element is
  * free, the oldest unreferenced element is reused (referenced ones get moved to the front
  * with the bit cleared), approximating the kernel's active/inactive lists. */
 #include "map_impl.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +26,18 @@
 #define NIL UINT32_MAX
 
 struct helem {
-    uint32_t next;      /* bucket chain, or free list */
-    uint32_t hash;
+    uint32_t next;      /* bucket chain, or free list: atomic (lock-free lookups follow it) */
+    uint32_t hash;      /* atomic */
     uint32_t lru_prev, lru_next;
     uint8_t used;
     uint8_t ref;        /* LRU reference bit; set under the shared lock, hence atomic */
 };
 
 struct htab {
-    pthread_rwlock_t lock;
+    pthread_mutex_t lock;   /* writers */
     uint32_t bucket_mask;
-    uint32_t *buckets;
+    uint32_t *buckets;      /* chain heads: atomic */
+    uint32_t *bucket_seq;   /* per-bucket sequence counters: atomic */
     struct helem *elems;
     uint8_t *keys;
     size_t element_bytes;  /* value bytes per element: value_stride, times ncpus if per-CPU */
@@ -59,7 +69,68 @@ static uint8_t *values_at(const struct xdpvm_map *map, const struct htab *ht, ui
     return map->arena + (size_t)idx * ht->element_bytes;
 }
 
-/* Index of the element holding key, or NIL; *prev gets its chain predecessor (NIL: head). */
+static uint32_t load32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static void store32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
+/* Key bytes are read by lock-free lookups while a writer may refill a free element. */
+static void store_key(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+    for (uint32_t i = 0; i < len; i++)
+        __atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+}
+
+static bool key_equal_racy(const uint8_t *stored, const uint8_t *key, uint32_t len)
+{
+    for (uint32_t i = 0; i < len; i++)
+        if (__atomic_load_n(&stored[i], __ATOMIC_RELAXED) != key[i])
+            return false;
+    return true;
+}
+
+/* Writers bracket every change to a bucket's chain: odd while it changes. */
+static void bucket_write_begin(struct htab *ht, uint32_t bucket)
+{
+    uint32_t *seq = &ht->bucket_seq[bucket];
+    __atomic_store_n(seq, *seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void bucket_write_end(struct htab *ht, uint32_t bucket)
+{
+    uint32_t *seq = &ht->bucket_seq[bucket];
+    __atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE);
+}
+
+/* Lock-free lookup: walk the chain, then check that nobody changed it meanwhile. The step
+ * bound ends walks through chains torn by a concurrent writer (the check then fails). */
+static uint32_t find_lockless(const struct xdpvm_map *map, const struct htab *ht, const void *key,
+                              uint32_t hash)
+{
+    uint32_t bucket = hash & ht->bucket_mask;
+    uint32_t *seq = &ht->bucket_seq[bucket];
+    for (;;) {
+        uint32_t before = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+        if (before & 1) {
+            sched_yield();
+            continue;
+        }
+        uint32_t found = NIL, steps = 0;
+        for (uint32_t i = load32(&ht->buckets[bucket]); i != NIL && steps <= map->spec.max_entries;
+             i = load32(&ht->elems[i].next), steps++) {
+            if (load32(&ht->elems[i].hash) == hash &&
+                key_equal_racy(key_at(map, ht, i), key, map->spec.key_size)) {
+                found = i;
+                break;
+            }
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(seq, __ATOMIC_RELAXED) == before)
+            return found;
+    }
+}
+
+/* Index of the element holding key, or NIL; *prev gets its chain predecessor (NIL: head).
+ * Writers only (mutex held): nobody else changes the chains. */
 static uint32_t find(const struct xdpvm_map *map, const struct htab *ht, const void *key,
                      uint32_t hash, uint32_t *prev)
 {
@@ -124,12 +195,14 @@ static int hash_init(struct xdpvm_map *map, char *err, size_t err_size)
         nbuckets <<= 1;
     ht->bucket_mask = nbuckets - 1;
     ht->buckets = malloc((size_t)nbuckets * sizeof(*ht->buckets));
+    ht->bucket_seq = calloc(nbuckets, sizeof(*ht->bucket_seq));
     ht->elems = calloc(s->max_entries, sizeof(*ht->elems));
     ht->keys = calloc(s->max_entries, s->key_size);
     map->arena_size = (size_t)s->max_entries * ht->element_bytes;
     map->arena = xdpvm_map_arena_alloc(map->arena_size);
-    if (!ht->buckets || !ht->elems || !ht->keys || !map->arena) {
+    if (!ht->buckets || !ht->bucket_seq || !ht->elems || !ht->keys || !map->arena) {
         free(ht->buckets);
+        free(ht->bucket_seq);
         free(ht->elems);
         free(ht->keys);
         free(ht);
@@ -142,7 +215,7 @@ static int hash_init(struct xdpvm_map *map, char *err, size_t err_size)
         ht->elems[i].next = i + 1 < s->max_entries ? i + 1 : NIL;
     ht->free_head = 0;
     ht->lru_head = ht->lru_tail = NIL;
-    pthread_rwlock_init(&ht->lock, NULL);
+    pthread_mutex_init(&ht->lock, NULL);
     map->impl = ht;
     return 0;
 oom:
@@ -153,8 +226,9 @@ oom:
 static void hash_destroy(struct xdpvm_map *map)
 {
     struct htab *ht = map->impl;
-    pthread_rwlock_destroy(&ht->lock);
+    pthread_mutex_destroy(&ht->lock);
     free(ht->buckets);
+    free(ht->bucket_seq);
     free(ht->elems);
     free(ht->keys);
     free(ht);
@@ -188,10 +262,13 @@ static void lru_push_head(struct htab *ht, uint32_t idx)
 
 static void unlink_from_bucket(struct htab *ht, uint32_t idx, uint32_t prev)
 {
+    uint32_t bucket = ht->elems[idx].hash & ht->bucket_mask;
+    bucket_write_begin(ht, bucket);
     if (prev == NIL)
-        ht->buckets[ht->elems[idx].hash & ht->bucket_mask] = ht->elems[idx].next;
+        store32(&ht->buckets[bucket], ht->elems[idx].next);
     else
-        ht->elems[prev].next = ht->elems[idx].next;
+        store32(&ht->elems[prev].next, ht->elems[idx].next);
+    bucket_write_end(ht, bucket);
 }
 
 /* Second chance: referenced elements at the tail are refreshed; the first unreferenced one
@@ -224,11 +301,9 @@ static void *hash_lookup(struct xdpvm_map *map, const void *key, unsigned cpu)
 {
     struct htab *ht = map->impl;
     uint32_t hash = hash_bytes(key, map->spec.key_size);
-    pthread_rwlock_rdlock(&ht->lock);
-    uint32_t idx = find(map, ht, key, hash, NULL);
+    uint32_t idx = find_lockless(map, ht, key, hash);
     if (idx != NIL && ht->lru)
         __atomic_store_n(&ht->elems[idx].ref, 1, __ATOMIC_RELAXED);
-    pthread_rwlock_unlock(&ht->lock);
     if (idx == NIL)
         return NULL;
     return values_at(map, ht, idx) + (ht->percpu ? (size_t)cpu * map->value_stride : 0);
@@ -269,7 +344,7 @@ static int hash_update(struct xdpvm_map *map, const void *key, const void *value
     }
     uint32_t hash = hash_bytes(key, map->spec.key_size);
     int ret = 0;
-    pthread_rwlock_wrlock(&ht->lock);
+    pthread_mutex_lock(&ht->lock);
     uint32_t idx = find(map, ht, key, hash, NULL);
     if (idx != NIL) {
         if (flags == XDPVM_NOEXIST) {
@@ -287,7 +362,7 @@ static int hash_update(struct xdpvm_map *map, const void *key, const void *value
     }
     idx = ht->free_head;
     if (idx != NIL)
-        ht->free_head = ht->elems[idx].next;
+        ht->free_head = load32(&ht->elems[idx].next);
     else if (ht->lru)
         idx = lru_evict(map, ht);
     if (idx == NIL) {
@@ -295,19 +370,21 @@ static int hash_update(struct xdpvm_map *map, const void *key, const void *value
         goto out;
     }
     struct helem *e = &ht->elems[idx];
-    memcpy(key_at(map, ht, idx), key, map->spec.key_size);
-    e->hash = hash;
+    store_key(key_at(map, ht, idx), key, map->spec.key_size);
+    store32(&e->hash, hash);
     e->used = 1;
     __atomic_store_n(&e->ref, 0, __ATOMIC_RELAXED);
     store_value(map, ht, idx, value, cpu, user, true);
-    uint32_t *bucket = &ht->buckets[hash & ht->bucket_mask];
-    e->next = *bucket;
-    *bucket = idx;
+    uint32_t bucket = hash & ht->bucket_mask;
+    bucket_write_begin(ht, bucket);
+    store32(&e->next, ht->buckets[bucket]);
+    store32(&ht->buckets[bucket], idx);
+    bucket_write_end(ht, bucket);
     ht->count++;
     if (ht->lru)
         lru_push_head(ht, idx);
 out:
-    pthread_rwlock_unlock(&ht->lock);
+    pthread_mutex_unlock(&ht->lock);
     return ret;
 }
 
@@ -315,7 +392,7 @@ static int hash_delete(struct xdpvm_map *map, const void *key)
 {
     struct htab *ht = map->impl;
     uint32_t hash = hash_bytes(key, map->spec.key_size);
-    pthread_rwlock_wrlock(&ht->lock);
+    pthread_mutex_lock(&ht->lock);
     uint32_t prev = NIL;
     uint32_t idx = find(map, ht, key, hash, &prev);
     if (idx != NIL) {
@@ -323,11 +400,11 @@ static int hash_delete(struct xdpvm_map *map, const void *key)
         if (ht->lru)
             lru_unlink(ht, idx);
         ht->elems[idx].used = 0;
-        ht->elems[idx].next = ht->free_head;
+        store32(&ht->elems[idx].next, ht->free_head);
         ht->free_head = idx;
         ht->count--;
     }
-    pthread_rwlock_unlock(&ht->lock);
+    pthread_mutex_unlock(&ht->lock);
     return idx == NIL ? -ENOENT : 0;
 }
 
@@ -335,11 +412,11 @@ static int hash_user_lookup(struct xdpvm_map *map, const void *key, void *value)
 {
     struct htab *ht = map->impl;
     uint32_t hash = hash_bytes(key, map->spec.key_size);
-    pthread_rwlock_rdlock(&ht->lock);
+    pthread_mutex_lock(&ht->lock);
     uint32_t idx = find(map, ht, key, hash, NULL);
     if (idx != NIL)
         memcpy(value, values_at(map, ht, idx), ht->percpu ? ht->element_bytes : map->spec.value_size);
-    pthread_rwlock_unlock(&ht->lock);
+    pthread_mutex_unlock(&ht->lock);
     return idx == NIL ? -ENOENT : 0;
 }
 
@@ -349,7 +426,7 @@ static int hash_get_next_key(struct xdpvm_map *map, const void *key, void *next_
 {
     struct htab *ht = map->impl;
     int ret = -ENOENT;
-    pthread_rwlock_rdlock(&ht->lock);
+    pthread_mutex_lock(&ht->lock);
     uint32_t bucket = 0;
     if (key) {
         uint32_t hash = hash_bytes(key, map->spec.key_size);
@@ -371,26 +448,30 @@ static int hash_get_next_key(struct xdpvm_map *map, const void *key, void *next_
         }
     }
 out:
-    pthread_rwlock_unlock(&ht->lock);
+    pthread_mutex_unlock(&ht->lock);
     return ret;
 }
 
 /* Walks the element pool without holding the lock across callbacks, so a callback may update
- * or delete elements of the same map (as bpf_for_each_map_elem callbacks can). */
+ * or delete elements of the same map (as bpf_for_each_map_elem callbacks can). The callback
+ * gets a copy of the key, taken under the lock. */
 static long hash_for_each(struct xdpvm_map *map, unsigned cpu,
                           long (*fn)(void *key, void *value, void *arg), void *arg)
 {
     struct htab *ht = map->impl;
+    uint8_t key[512];
     long visited = 0;
     for (uint32_t i = 0; i < map->spec.max_entries; i++) {
-        pthread_rwlock_rdlock(&ht->lock);
+        pthread_mutex_lock(&ht->lock);
         bool used = ht->elems[i].used;
-        pthread_rwlock_unlock(&ht->lock);
+        if (used)
+            memcpy(key, key_at(map, ht, i), map->spec.key_size);
+        pthread_mutex_unlock(&ht->lock);
         if (!used)
             continue;
         visited++;
         uint8_t *value = values_at(map, ht, i) + (ht->percpu ? (size_t)cpu * map->value_stride : 0);
-        if (fn(key_at(map, ht, i), value, arg))
+        if (fn(key, value, arg))
             break;
     }
     return visited;
