@@ -314,6 +314,10 @@ static void test_calls(void)
            "f6:\ncall local f7\nadd %r0, 1\nexit\n"
            "f7:\nmov %r0, 100\nexit\n", NULL, 0, 106, NULL);
 
+    uint8_t three[3] = {0};
+    expect("call_local_main_recursively", "main:\njeq %r2, 0, bottom\nsub %r2, 1\ncall local main\n"
+           "add %r0, 1\nexit\nbottom:\nmov %r0, 100\nexit\n", three, 3, 103, NULL);
+
     /* unbounded recursion stops at the call depth limit with an error naming it */
     struct jit_prog p;
     if (build(&p, "call_depth_exceeded", "call local f\nexit\nf:\ncall local f\nexit\n", NULL, false)) {

@@ -94,6 +94,8 @@ struct emitter {
     uint32_t *unwind_refs;  /* rel32 positions jumping to the unwind block */
     size_t unwind_count, unwind_cap;
     uint64_t blind_state;   /* xorshift state for constant blinding */
+    bool lean_main;         /* main is entered only from the enter stub: no register saves */
+    bool in_lean_main;      /* emitting the main function's instructions */
     char *err;
     size_t err_size;
 };
@@ -374,7 +376,12 @@ static void emit_trap(struct emitter *e, size_t pc, enum trap_kind kind)
 
 /* ---- prologue, epilogue, enter stub, unwind ------------------------------------------------ */
 
-static void emit_function_prologue(struct emitter *e, size_t pc, bool check_depth)
+/* A function's frame is FUNCTION_FRAME bytes whether or not it saves registers: the main
+ * function, entered only from the enter stub (which saved everything), skips the pushes
+ * and reserves the same space instead, so call-depth arithmetic stays uniform. */
+#define SAVED_REGS_SIZE (FRAME_PUSHES * 8)
+
+static void emit_function_prologue(struct emitter *e, size_t pc, bool check_depth, bool lean)
 {
     if (check_depth) {
         /* mov r11, [r12 + executor_state]; cmp rsp, [r11 + stack_limit]; jae ok; trap */
@@ -386,27 +393,31 @@ static void emit_function_prologue(struct emitter *e, size_t pc, bool check_dept
         emit_trap(e, pc, TRAP_CALL_DEPTH);
         bind_here(e, ok);
     }
-    emit_push(e, RBP);
-    emit_push(e, RBX);
-    emit_push(e, R13);
-    emit_push(e, R14);
-    emit_push(e, R15);
-    emit_rex(e, true, 0, 0, RSP, false); /* sub rsp, 512 */
+    if (!lean) {
+        emit_push(e, RBP);
+        emit_push(e, RBX);
+        emit_push(e, R13);
+        emit_push(e, R14);
+        emit_push(e, R15);
+    }
+    emit_rex(e, true, 0, 0, RSP, false); /* sub rsp, frame */
     emit2(e, 0x81, modrm(3, 5, RSP));
-    emit_u32(e, XDPVM_STACK_SIZE);
+    emit_u32(e, XDPVM_STACK_SIZE + (lean ? SAVED_REGS_SIZE : 0));
     emit_lea(e, RBP, RSP, XDPVM_STACK_SIZE);
 }
 
-static void emit_function_epilogue(struct emitter *e)
+static void emit_function_epilogue(struct emitter *e, bool lean)
 {
-    emit_rex(e, true, 0, 0, RSP, false); /* add rsp, 512 */
+    emit_rex(e, true, 0, 0, RSP, false); /* add rsp, frame */
     emit2(e, 0x81, modrm(3, 0, RSP));
-    emit_u32(e, XDPVM_STACK_SIZE);
-    emit_pop(e, R15);
-    emit_pop(e, R14);
-    emit_pop(e, R13);
-    emit_pop(e, RBX);
-    emit_pop(e, RBP);
+    emit_u32(e, XDPVM_STACK_SIZE + (lean ? SAVED_REGS_SIZE : 0));
+    if (!lean) {
+        emit_pop(e, R15);
+        emit_pop(e, R14);
+        emit_pop(e, R13);
+        emit_pop(e, RBX);
+        emit_pop(e, RBP);
+    }
     emit1(e, 0xc3);
 }
 
@@ -827,7 +838,7 @@ static int emit_CALL_LOCAL(struct emitter *e, const struct insn_ctx *c)
 
 static int emit_EXIT(struct emitter *e, const struct insn_ctx *c)
 {
-    emit_function_epilogue(e);
+    emit_function_epilogue(e, e->in_lean_main);
     return 0;
 }
 
@@ -964,6 +975,7 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
 {
     const struct xdpvm_prog *prog = e->prog;
     e->is_function[0] = true;
+    e->lean_main = true;
     for (size_t pc = 0; pc < prog->count; pc++) {
         struct xdpvm_decode_error derr;
         if (xdpvm_isa_decode(prog->insns, prog->count, pc, &decoded[pc], &derr))
@@ -976,6 +988,8 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
                 return jit_error(e, pc, -EINVAL, "function at instruction %lld is outside the "
                                  "program (%zu instructions)", (long long)target, prog->count);
             e->is_function[target] = true;
+            if (target == 0)
+                e->lean_main = false; /* main is called as a function too */
         }
         if (d->slots == 2)
             pc++;
@@ -990,7 +1004,8 @@ static int emit_program(struct emitter *e, const struct xdpvm_decoded *decoded)
     for (size_t pc = 0; pc < prog->count; pc++) {
         if (e->is_function[pc]) {
             e->func_entry[pc] = (uint32_t)e->len;
-            emit_function_prologue(e, pc, pc != 0);
+            e->in_lean_main = pc == 0 && e->lean_main;
+            emit_function_prologue(e, pc, pc != 0, e->in_lean_main);
         }
         e->insn_offset[pc] = (uint32_t)e->len;
         const struct xdpvm_decoded *d = &decoded[pc];
