@@ -36,6 +36,7 @@ TEST_SRCS  := $(sort $(wildcard tests/test_*.c))
 BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.bpf.c))
 TESTBPF_SRCS := $(sort $(wildcard tests/bpf/*.bpf.c))
+BENCHBPF_SRCS := $(sort $(wildcard bench/bpf/*.bpf.c))
 
 # Two build trees: build/ (optimised) and build-san/ (ASan + UBSan), same sources.
 define build_tree
@@ -82,7 +83,14 @@ build/bpf/%.o: %.bpf.c | deps
 TEST_BINS   := $(patsubst tests/%.c,build/tests/%,$(TEST_SRCS))
 SANTEST_BINS:= $(patsubst tests/%.c,build-san/tests/%,$(TEST_SRCS))
 BENCH_BINS  := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRCS))
-BPF_OBJS    := $(patsubst %.bpf.c,build/bpf/%.o,$(EXAMPLE_SRCS) $(TESTBPF_SRCS))
+BPF_OBJS    := $(patsubst %.bpf.c,build/bpf/%.o,$(EXAMPLE_SRCS) $(TESTBPF_SRCS) $(BENCHBPF_SRCS))
+
+# The JIT benchmark's baseline: the micro-programs' C logic compiled for the host by clang -O2.
+build/bench/micro_native.o: bench/micro/native.c bench/micro/micro.h bench/micro/native.h | deps
+	@mkdir -p $(dir $@)
+	@echo "  CLANG   $@"
+	$(Q)$(BPF_CC) -O2 -Wall -Werror -Isrc -c $< -o $@
+build/bench/bench_jit: build/bench/micro_native.o
 
 # The bundled capture, generated (deterministically) rather than committed.
 DATA := build/data/mixed.pcap build/data/mixed.pcapng

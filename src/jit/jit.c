@@ -1,17 +1,20 @@
 /* x86-64 JIT. See jit.h for the register mapping.
  *
  * Code layout of one program:
- *   [enter stub][function 0 (main)][function 1]...[unwind block]
- * The enter stub is the only way in from C: it saves the System V callee-saved registers,
- * keeps the run pointer in r12 (callee-saved, so helper calls preserve it), records in the
- * run's executor state where to unwind to and how deep the native stack may grow, and calls
- * a BPF function. Every BPF function (main, bpf-to-bpf callees, callbacks) has the same frame:
- * return address, saved rbp/rbx/r13/r14/r15 (BPF r10, r6..r9: callee-saved in BPF too), then
- * 512 bytes of BPF stack with rbp (BPF r10) at its top.
+ *   [exec entry][args entry][callback entry][function 0 (main)][function 1]...[unwind block]
+ * The entries are the only ways in from C. The exec entry has the signature of
+ * struct xdpvm_prog.exec and is installed there, so a run costs one call. Each entry saves
+ * the System V callee-saved registers, keeps the run pointer in r12 (callee-saved, so helper
+ * calls preserve it), saves the run's executor_state and call_subprog, stores in
+ * executor_state the stack pointer to unwind to (it also bounds the call depth), and calls a
+ * BPF function. Every BPF function has the same frame size: return address, saved
+ * rbp/rbx/r13/r14/r15 (BPF r10, r6..r9: callee-saved in BPF too; the main function, entered
+ * only from an entry, reserves the space without saving), then 512 bytes of BPF stack with rbp
+ * (BPF r10) at its top.
  *
  * After a helper returns, a set run->stop (helper error, conformance "unwind") or
- * run->next_prog (tail call) makes the code unwind straight back into the enter stub; the C
- * entry then finishes the run or starts the next program.
+ * run->next_prog (tail call) makes the code unwind straight back into the entry's frame,
+ * which hands over to jit_slow_exit (C): error, stop value, or the next program's exec.
  *
  * Instructions are emitted one by one from the opcode table: each row's shape picks an
  * emitter, which reads the operation from the row's opcode byte (linux/bpf.h numbering).
@@ -52,12 +55,6 @@ static const uint8_t bpf_to_x86[XDPVM_REG_COUNT] = {
 #define FUNCTION_FRAME (8 + FRAME_PUSHES * 8 + XDPVM_STACK_SIZE)
 #define NO_OFFSET UINT32_MAX
 
-/* Executor state of one entry into JIT code (run->executor_state while JIT code runs). */
-struct jit_frame {
-    uint64_t unwind_rsp;   /* rsp that makes `ret` return into the enter stub */
-    uint64_t stack_limit;  /* lowest rsp a BPF function may be entered with (call depth) */
-};
-
 /* What xdpvm_jit_compile leaves in prog->jit_state. */
 struct jit_state {
     uint8_t *map;          /* mmap'ed code, map_size bytes */
@@ -67,10 +64,14 @@ struct jit_state {
     size_t count;          /* BPF instructions */
     uint32_t *insn_offset; /* per instruction: code offset of its first byte after any prologue */
     uint32_t *func_entry;  /* per instruction: function entry (prologue) offset, or NO_OFFSET */
+    uint32_t args_entry, callback_entry; /* offsets of the other entries (exec is at 0) */
 };
 
-typedef uint64_t (*jit_enter_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
-                                 struct xdpvm_run *run, const void *function);
+typedef int (*jit_exec_fn)(struct xdpvm_run *run, uint64_t *r0);
+typedef int (*jit_args_fn)(struct xdpvm_run *run, uint64_t *r0, const uint64_t args[5]);
+typedef uint64_t (*jit_callback_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                    struct xdpvm_run *run, const void *function);
+static jit_exec_fn exec_of(const struct jit_state *js);
 
 enum trap_kind { TRAP_CALL_DEPTH, TRAP_CALLX_UNKNOWN };
 
@@ -78,6 +79,13 @@ struct fixup {
     uint32_t at;      /* position of the rel32 */
     uint32_t target;  /* BPF instruction index */
     bool to_entry;    /* function entry (calls) rather than instruction start (jumps) */
+};
+
+struct entry_layout {
+    int regs[6];       /* x86 registers the entries save, in push order */
+    int nregs;
+    bool pad;          /* an 8-byte hole to keep the call into BPF code aligned */
+    bool callbacks;    /* the program has callbacks: entries set run->call_subprog */
 };
 
 struct emitter {
@@ -96,6 +104,8 @@ struct emitter {
     uint64_t blind_state;   /* xorshift state for constant blinding */
     bool lean_main;         /* main is entered only from the enter stub: no register saves */
     bool in_lean_main;      /* emitting the main function's instructions */
+    uint32_t args_entry, callback_entry;
+    struct entry_layout entry;
     char *err;
     size_t err_size;
 };
@@ -384,10 +394,11 @@ static void emit_trap(struct emitter *e, size_t pc, enum trap_kind kind)
 static void emit_function_prologue(struct emitter *e, size_t pc, bool check_depth, bool lean)
 {
     if (check_depth) {
-        /* mov r11, [r12 + executor_state]; cmp rsp, [r11 + stack_limit]; jae ok; trap */
+        /* executor_state holds the main function's entry rsp; a function at call depth d is
+         * entered (d - 1) frames below it. */
         emit_load64(e, SCRATCH, REG_RUN, (int32_t)offsetof(struct xdpvm_run, executor_state));
-        emit_mem(e, true, OP(0x3b), RSP, SCRATCH, (int32_t)offsetof(struct jit_frame, stack_limit),
-                 false, 0);
+        emit_lea(e, SCRATCH, SCRATCH, -(XDPVM_MAX_CALL_DEPTH - 1) * FUNCTION_FRAME);
+        emit_rr(e, true, OP(0x39), SCRATCH, RSP, false); /* cmp rsp, r11 */
         size_t ok = emit_jcc_forward(e, CC_AE);
         emit_mov_imm64(e, SCRATCH, XDPVM_MAX_CALL_DEPTH);
         emit_trap(e, pc, TRAP_CALL_DEPTH);
@@ -421,54 +432,178 @@ static void emit_function_epilogue(struct emitter *e, bool lean)
     emit1(e, 0xc3);
 }
 
-/* jit_enter_fn: (r1..r5 in rdi..r8, run in r9, function address on the stack). */
-static void emit_enter_stub(struct emitter *e)
+static void emit_push_mem(struct emitter *e, int base, int32_t disp)
 {
-    emit_push(e, RBP);
-    emit_push(e, RBX);
-    emit_push(e, R12);
-    emit_push(e, R13);
-    emit_push(e, R14);
-    emit_push(e, R15);
-    emit_rex(e, true, 0, 0, RSP, false); /* sub rsp, 8: aligned for the call below */
-    emit2(e, 0x83, modrm(3, 5, RSP));
+    emit_mem(e, false, OP(0xff), 6, base, disp, false, 0);
+}
+static void emit_pop_mem(struct emitter *e, int base, int32_t disp)
+{
+    emit_mem(e, false, OP(0x8f), 0, base, disp, false, 0);
+}
+
+#define RUN_FIELD(f) ((int32_t)offsetof(struct xdpvm_run, f))
+
+static uint64_t jit_call_subprog(struct xdpvm_run *run, uint64_t insn_index, uint64_t r1,
+                                 uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
+static int jit_slow_exit(struct xdpvm_run *run, uint64_t *r0);
+
+/* Entry frame, from the caller's return address down: the System V callee-saved registers
+ * the program touches (rbp and r12 always, rbx/r13/r14/r15 when it uses BPF r6..r9), padding
+ * to keep the call aligned, the r0 pointer (NULL for callbacks), the run's executor_state and,
+ * when the program has callbacks, its call_subprog, as found. Unwinding returns to exactly
+ * this layout. */
+static void emit_sub_rsp8(struct emitter *e, bool add)
+{
+    emit_rex(e, true, 0, 0, RSP, false);
+    emit2(e, 0x83, modrm(3, add ? 0 : 5, RSP));
     emit1(e, 8);
-    emit_mov_rr(e, true, REG_RUN, R9);
-    emit_load64(e, SCRATCH, REG_RUN, (int32_t)offsetof(struct xdpvm_run, executor_state));
-    emit_lea(e, SCRATCH2, RSP, -8);
-    emit_store64(e, SCRATCH, (int32_t)offsetof(struct jit_frame, unwind_rsp), SCRATCH2);
-    /* A function at call depth d is entered with rsp = here - 8 - (d-1) * FUNCTION_FRAME. */
-    emit_lea(e, SCRATCH2, RSP, -(8 + (XDPVM_MAX_CALL_DEPTH - 1) * FUNCTION_FRAME));
-    emit_store64(e, SCRATCH, (int32_t)offsetof(struct jit_frame, stack_limit), SCRATCH2);
-    /* Registers the program may read before writing start at zero, as in the interpreter. */
+}
+
+static void emit_entry_frame(struct emitter *e, int run_reg, int r0_ptr_reg)
+{
+    const struct entry_layout *l = &e->entry;
+    for (int i = 0; i < l->nregs; i++)
+        emit_push(e, l->regs[i]);
+    if (l->pad)
+        emit_sub_rsp8(e, false);
+    emit_mov_rr(e, true, REG_RUN, run_reg);
+    if (r0_ptr_reg >= 0)
+        emit_push(e, r0_ptr_reg);
+    else
+        emit2(e, 0x6a, 0); /* push 0 */
+    emit_push_mem(e, REG_RUN, RUN_FIELD(executor_state));
+    if (l->callbacks)
+        emit_push_mem(e, REG_RUN, RUN_FIELD(call_subprog));
+}
+
+/* executor_state = rsp the BPF function starts with; zero the registers a program may read
+ * before writing (the interpreter's initial state), then call. */
+static void emit_entry_call_setup(struct emitter *e)
+{
+    const struct entry_layout *l = &e->entry;
+    emit_lea(e, SCRATCH, RSP, -8);
+    emit_store64(e, REG_RUN, RUN_FIELD(executor_state), SCRATCH);
     emit_rr(e, false, OP(0x31), RAX, RAX, false);
-    emit_rr(e, false, OP(0x31), RBX, RBX, false);
-    emit_rr(e, false, OP(0x31), R13, R13, false);
-    emit_rr(e, false, OP(0x31), R14, R14, false);
-    emit_rr(e, false, OP(0x31), R15, R15, false);
-    /* call [rsp + 64]: the 7th argument, above the 6 pushes, the padding and the return address */
-    emit2(e, 0xff, modrm(1, 2, RSP));
-    emit2(e, 0x24, 64);
-    emit_rex(e, true, 0, 0, RSP, false); /* add rsp, 8 */
+    for (int i = 0; i < l->nregs; i++)
+        if (l->regs[i] != RBP && l->regs[i] != R12)
+            emit_rr(e, false, OP(0x31), l->regs[i], l->regs[i], false);
+}
+
+static void emit_entry_frame_pop(struct emitter *e)
+{
+    if (e->entry.callbacks)
+        emit_pop_mem(e, REG_RUN, RUN_FIELD(call_subprog));
+    emit_pop_mem(e, REG_RUN, RUN_FIELD(executor_state));
+}
+
+static void emit_entry_return(struct emitter *e)
+{
+    const struct entry_layout *l = &e->entry;
+    emit_rex(e, true, 0, 0, RSP, false); /* add rsp, r0 pointer (+ padding) */
     emit2(e, 0x83, modrm(3, 0, RSP));
-    emit1(e, 8);
-    emit_pop(e, R15);
-    emit_pop(e, R14);
-    emit_pop(e, R13);
-    emit_pop(e, R12);
-    emit_pop(e, RBX);
-    emit_pop(e, RBP);
+    emit1(e, l->pad ? 16 : 8);
+    for (int i = l->nregs - 1; i >= 0; i--)
+        emit_pop(e, l->regs[i]);
     emit1(e, 0xc3);
 }
 
-/* Return straight into the enter stub from any depth. */
+static void emit_set_call_subprog(struct emitter *e)
+{
+    if (!e->entry.callbacks)
+        return;
+    emit_rex(e, true, 0, 0, R11, false); /* mov r11, jit_call_subprog */
+    emit1(e, (uint8_t)(0xb8 + (R11 & 7)));
+    emit_u64(e, (uint64_t)(uintptr_t)jit_call_subprog);
+    emit_store64(e, REG_RUN, RUN_FIELD(call_subprog), R11);
+}
+
+/* Which registers the entries save, from the BPF registers the program uses. */
+static void plan_entry(struct emitter *e, const bool used[XDPVM_REG_COUNT], bool callbacks)
+{
+    struct entry_layout *l = &e->entry;
+    l->nregs = 0;
+    l->regs[l->nregs++] = RBP;
+    l->regs[l->nregs++] = R12;
+    for (int r = 6; r <= 9; r++)
+        if (used[r])
+            l->regs[l->nregs++] = bpf_to_x86[r];
+    l->callbacks = callbacks;
+    /* the caller's call left rsp 8 below a 16-byte boundary: an odd number of 8-byte slots
+     * (registers, padding, r0 pointer, executor_state, call_subprog) realigns it */
+    int slots = l->nregs + 2 + (callbacks ? 1 : 0);
+    l->pad = slots % 2 == 0;
+}
+
+/* exec (run, r0), args (run, r0, args[5]) and callback (r1..r5, run, function) entries. */
+static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *callback_entry)
+{
+    const struct entry_layout *l = &e->entry;
+    int above_r0_ptr = 8 * (1 + (l->callbacks ? 1 : 0)); /* executor_state, call_subprog */
+
+    /* exec: r1 = run->ctx, r2..r5 = 0 */
+    emit_entry_frame(e, RDI, RSI);
+    emit_set_call_subprog(e);
+    emit_load64(e, RDI, REG_RUN, RUN_FIELD(ctx));
+    emit_rr(e, false, OP(0x31), RSI, RSI, false);
+    emit_rr(e, false, OP(0x31), RDX, RDX, false);
+    emit_rr(e, false, OP(0x31), RCX, RCX, false);
+    emit_rr(e, false, OP(0x31), R8, R8, false);
+    size_t to_common = emit_jmp_forward(e);
+
+    /* args: r1..r5 from the array */
+    *args_entry = (uint32_t)e->len;
+    emit_entry_frame(e, RDI, RSI);
+    emit_set_call_subprog(e);
+    emit_mov_rr(e, true, R11, RDX);
+    emit_load64(e, RDI, R11, 0);
+    emit_load64(e, RSI, R11, 8);
+    emit_load64(e, RDX, R11, 16);
+    emit_load64(e, RCX, R11, 24);
+    emit_load64(e, R8, R11, 32);
+
+    bind_here(e, to_common);
+    emit_entry_call_setup(e);
+    emit1(e, 0xe8); /* call main */
+    add_fixup(e, e->len, 0, true);
+    emit_u32(e, 0);
+    emit_load64(e, R11, RSP, above_r0_ptr); /* *r0 = rax; return 0 */
+    emit_store64(e, R11, 0, RAX);
+    emit_rr(e, false, OP(0x31), RAX, RAX, false);
+    emit_entry_frame_pop(e);
+    emit_entry_return(e);
+
+    /* callback: returns the function's r0 */
+    *callback_entry = (uint32_t)e->len;
+    emit_entry_frame(e, R9, -1);
+    emit_entry_call_setup(e);
+    /* call [rsp + n]: the 7th argument, above the frame and the return address */
+    int seventh = 8 * (l->nregs + (l->pad ? 1 : 0)) + 8 + above_r0_ptr + 8;
+    emit2(e, 0xff, modrm(1, 2, RSP));
+    emit2(e, 0x24, (uint8_t)seventh);
+    emit_entry_frame_pop(e);
+    emit_entry_return(e);
+}
+
+/* Return straight into the entry's frame from any depth, restore the run's fields and let
+ * jit_slow_exit(run, r0 pointer) say how the run ends. */
 static void emit_unwind_block(struct emitter *e)
 {
+    const struct entry_layout *l = &e->entry;
     for (size_t i = 0; i < e->unwind_count; i++)
         bind_here(e, e->unwind_refs[i]);
-    emit_load64(e, SCRATCH, REG_RUN, (int32_t)offsetof(struct xdpvm_run, executor_state));
-    emit_load64(e, RSP, SCRATCH, (int32_t)offsetof(struct jit_frame, unwind_rsp));
-    emit1(e, 0xc3);
+    emit_load64(e, RSP, REG_RUN, RUN_FIELD(executor_state));
+    emit_sub_rsp8(e, true); /* the entry's return address slot */
+    emit_entry_frame_pop(e);
+    emit_mov_rr(e, true, RDI, REG_RUN);
+    emit_load64(e, RSI, RSP, 0);
+    /* left on the stack: registers, padding, r0 pointer; aligned when that is an odd count */
+    bool aligned = (l->nregs + (l->pad ? 1 : 0) + 1) % 2 == 1;
+    if (!aligned)
+        emit_sub_rsp8(e, false);
+    emit_call_abs(e, (const void *)jit_slow_exit);
+    if (!aligned)
+        emit_sub_rsp8(e, true);
+    emit_entry_return(e);
 }
 
 /* After a helper: stop at once when it asked to (error, unwind) or started a tail call. */
@@ -976,12 +1111,15 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
     const struct xdpvm_prog *prog = e->prog;
     e->is_function[0] = true;
     e->lean_main = true;
+    bool used[XDPVM_REG_COUNT] = {false}, callbacks = false;
     for (size_t pc = 0; pc < prog->count; pc++) {
         struct xdpvm_decode_error derr;
         if (xdpvm_isa_decode(prog->insns, prog->count, pc, &decoded[pc], &derr))
             return jit_error(e, derr.index, -EINVAL, "%s", derr.message);
         const struct xdpvm_decoded *d = &decoded[pc];
+        used[d->dst] = used[d->src] = true; /* unused fields are 0: r0, always saved anyway */
         bool is_callback = d->op == XDPVM_OP_LDDW && d->src == XDPVM_PSEUDO_FUNC;
+        callbacks |= is_callback;
         if (d->op == XDPVM_OP_CALL_LOCAL || is_callback) {
             int64_t target = is_callback ? callback_target(d, pc) : xdpvm_isa_jump_target(d, pc);
             if (target < 0 || (uint64_t)target >= prog->count)
@@ -994,13 +1132,14 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
         if (d->slots == 2)
             pc++;
     }
+    plan_entry(e, used, callbacks);
     return 0;
 }
 
 static int emit_program(struct emitter *e, const struct xdpvm_decoded *decoded)
 {
     const struct xdpvm_prog *prog = e->prog;
-    emit_enter_stub(e);
+    emit_entries(e, &e->args_entry, &e->callback_entry);
     for (size_t pc = 0; pc < prog->count; pc++) {
         if (e->is_function[pc]) {
             e->func_entry[pc] = (uint32_t)e->len;
@@ -1111,11 +1250,13 @@ int xdpvm_jit_compile(struct xdpvm_prog *prog, const struct xdpvm_jit_opts *opts
         js->body_end = body_end;
         js->insn_offset = e.insn_offset;
         js->func_entry = e.func_entry;
+        js->args_entry = e.args_entry;
+        js->callback_entry = e.callback_entry;
         e.insn_offset = e.func_entry = NULL;
         prog->jit_state = js;
         prog->jit_code = js->map;
         prog->jit_size = js->code_size;
-        prog->exec = xdpvm_jit_run;
+        prog->exec = exec_of(js);
         js = NULL;
     }
 out:
@@ -1135,6 +1276,8 @@ void xdpvm_jit_free(struct xdpvm_prog *prog)
     struct jit_state *js = prog->jit_state;
     if (!js)
         return;
+    if (prog->exec == exec_of(js))
+        prog->exec = NULL;
     munmap(js->map, js->map_size);
     free(js->insn_offset);
     free(js->func_entry);
@@ -1142,16 +1285,28 @@ void xdpvm_jit_free(struct xdpvm_prog *prog)
     prog->jit_state = NULL;
     prog->jit_code = NULL;
     prog->jit_size = 0;
-    if (prog->exec == xdpvm_jit_run)
-        prog->exec = NULL;
 }
 
 /* ---- running ------------------------------------------------------------------------------ */
 
-static jit_enter_fn enter_of(const struct jit_state *js)
+static jit_exec_fn exec_of(const struct jit_state *js)
 {
-    jit_enter_fn fn;
+    jit_exec_fn fn;
     void *code = js->map;
+    memcpy(&fn, &code, sizeof(fn));
+    return fn;
+}
+static jit_args_fn args_of(const struct jit_state *js)
+{
+    jit_args_fn fn;
+    void *code = js->map + js->args_entry;
+    memcpy(&fn, &code, sizeof(fn));
+    return fn;
+}
+static jit_callback_fn callback_of(const struct jit_state *js)
+{
+    jit_callback_fn fn;
+    void *code = js->map + js->callback_entry;
     memcpy(&fn, &code, sizeof(fn));
     return fn;
 }
@@ -1171,6 +1326,34 @@ static void jit_trap(struct xdpvm_run *run, uint64_t pc, uint64_t kind, uint64_t
     }
 }
 
+/* The code unwound: a helper or trap failed, a helper asked to stop, or a tail call. r0 is
+ * NULL for a callback: its helper and the code around it see run->stop themselves. */
+static int jit_slow_exit(struct xdpvm_run *run, uint64_t *r0)
+{
+    if (!r0)
+        return 0;
+    if (run->error)
+        return run->error;
+    if (run->stop) {
+        *r0 = run->stop_value;
+        return 0;
+    }
+    const struct xdpvm_prog *next = run->next_prog;
+    if (!next) {
+        xdpvm_run_fail(run, 0, -EFAULT, "program '%s': JIT code unwound without a reason",
+                       run->prog ? run->prog->name : "?");
+        return run->error;
+    }
+    run->next_prog = NULL;
+    run->prog = next;
+    if (!next->exec) {
+        xdpvm_run_fail(run, 0, -EINVAL, "tail call to program '%s', which has no executor",
+                       next->name);
+        return run->error;
+    }
+    return next->exec(run, r0);
+}
+
 static uint64_t jit_call_subprog(struct xdpvm_run *run, uint64_t insn_index, uint64_t r1,
                                  uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5)
 {
@@ -1181,71 +1364,28 @@ static uint64_t jit_call_subprog(struct xdpvm_run *run, uint64_t insn_index, uin
                        (unsigned long long)insn_index);
         return 0;
     }
-    struct jit_frame *frame = run->executor_state;
-    struct jit_frame outer = *frame;
-    uint64_t ret = enter_of(js)(r1, r2, r3, r4, r5, run, js->map + js->func_entry[insn_index]);
-    *frame = outer;
-    return ret;
+    return callback_of(js)(r1, r2, r3, r4, r5, run, js->map + js->func_entry[insn_index]);
 }
 
-int xdpvm_jit_run_args(struct xdpvm_run *run, const uint64_t args[5], uint64_t *r0)
+static const struct jit_state *state_for_run(struct xdpvm_run *run)
 {
     const struct xdpvm_prog *prog = run->prog;
-    if (!prog || !prog->jit_state) {
-        xdpvm_run_fail(run, 0, -EINVAL, "program '%s' is not JIT-compiled",
-                       prog ? prog->name : "(none)");
-        return run->error;
-    }
-    struct jit_frame frame = {0};
-    void *saved_state = run->executor_state;
-    uint64_t (*saved_call)(struct xdpvm_run *, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
-                           uint64_t) = run->call_subprog;
-    run->executor_state = &frame;
-    run->call_subprog = jit_call_subprog;
-    uint64_t a[5] = {args[0], args[1], args[2], args[3], args[4]};
-    int rc = 0;
-    for (;;) {
-        const struct jit_state *js = prog->jit_state;
-        uint64_t ret = enter_of(js)(a[0], a[1], a[2], a[3], a[4], run, js->map + js->func_entry[0]);
-        if (run->error) {
-            rc = run->error;
-            break;
-        }
-        if (run->stop) {
-            *r0 = run->stop_value;
-            break;
-        }
-        if (run->next_prog) {
-            const struct xdpvm_prog *next = run->next_prog;
-            run->next_prog = NULL;
-            run->prog = next;
-            if (next->exec != xdpvm_jit_run || !next->jit_state) {
-                run->executor_state = saved_state;
-                run->call_subprog = saved_call;
-                if (!next->exec) {
-                    xdpvm_run_fail(run, 0, -EINVAL, "tail call to program '%s', which has no "
-                                   "executor", next->name);
-                    return run->error;
-                }
-                return next->exec(run, r0);
-            }
-            prog = next;
-            a[0] = (uint64_t)(uintptr_t)run->ctx;
-            a[1] = a[2] = a[3] = a[4] = 0;
-            continue;
-        }
-        *r0 = ret;
-        break;
-    }
-    run->executor_state = saved_state;
-    run->call_subprog = saved_call;
-    return rc;
+    if (prog && prog->jit_state)
+        return prog->jit_state;
+    xdpvm_run_fail(run, 0, -EINVAL, "program '%s' is not JIT-compiled", prog ? prog->name : "(none)");
+    return NULL;
 }
 
 int xdpvm_jit_run(struct xdpvm_run *run, uint64_t *r0)
 {
-    const uint64_t args[5] = {(uint64_t)(uintptr_t)run->ctx, 0, 0, 0, 0};
-    return xdpvm_jit_run_args(run, args, r0);
+    const struct jit_state *js = state_for_run(run);
+    return js ? exec_of(js)(run, r0) : run->error;
+}
+
+int xdpvm_jit_run_args(struct xdpvm_run *run, const uint64_t args[5], uint64_t *r0)
+{
+    const struct jit_state *js = state_for_run(run);
+    return js ? args_of(js)(run, r0, args) : run->error;
 }
 
 size_t xdpvm_jit_insn_offset(const struct xdpvm_prog *prog, size_t pc)

@@ -1,0 +1,353 @@
+/* JIT benchmark: ns per packet of the same XDP program under the xdpvm interpreter, the xdpvm
+ * JIT, the kernel's JIT (BPF_PROG_TEST_RUN with repeat, when the kernel allows it) and, for
+ * the micro-programs, the same C logic compiled for the host by clang -O2 and called
+ * directly. Each packet is run `repeat` times in place, as BPF_PROG_TEST_RUN does (no copy
+ * between runs), so every column measures the program plus the smallest per-run overhead of
+ * its executor.
+ *
+ *   build/bench/bench_jit [--repeat N] [--quick] [PROGRAM.o ...]
+ *
+ * Without objects: the micro-programs (ALU loop, map lookup, packet parse) on one UDP packet,
+ * then every example over the bundled pcap (build/data/mixed.pcap). The interpreter runs the
+ * programs unchecked (prog->verified), as it would after the verifier: the kernel's verifier
+ * accepts the same objects in this run (its column), and the JIT trusts them the same way. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/io.h"
+#include "jit/jit.h"
+#include "kernel/kernel.h"
+#include "micro/native.h"
+#include "runtime/runtime.h"
+#include "xdp/xdp.h"
+#include "xdpvm/object.h"
+
+#define HEADROOM 256
+#define FRAME_SIZE 4096
+#define MAX_PACKETS 4096
+
+struct packet {
+    uint8_t *data;
+    uint32_t len;
+};
+
+struct packet_set {
+    struct packet *items;
+    size_t count;
+};
+
+typedef int (*native_fn)(struct xdpvm_run *run, uint64_t *r0);
+
+struct column {
+    double ns;       /* per packet; < 0 when not measured */
+    const char *why; /* why not */
+    uint32_t first_ret;
+};
+
+/* CPU time of this thread: the machine is shared, and time spent preempted is not the
+ * program's. Every measurement is also the best of ROUNDS passes. */
+#define ROUNDS 3
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* One UDP/IPv4 frame to port 4242 with a valid IP checksum (the micro-programs' packet). */
+static void micro_packet(struct packet_set *set)
+{
+    static uint8_t frame[64] = {
+        0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00,          /* Ethernet */
+        0x45, 0, 0, 50, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,  /* IPv4 */
+        0x30, 0x39, 0x10, 0x92, 0, 30, 0, 0,                                 /* UDP 12345->4242 */
+    };
+    uint32_t sum = 0;
+    for (int i = 14; i < 34; i += 2)
+        sum += (uint32_t)(frame[i] << 8 | frame[i + 1]);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    frame[24] = (uint8_t)(~sum >> 8);
+    frame[25] = (uint8_t)~sum;
+    static struct packet one = {frame, sizeof(frame)};
+    set->items = &one;
+    set->count = 1;
+}
+
+static int read_pcap(const char *path, struct packet_set *set)
+{
+    char err[256];
+    struct xdpvm_pcap_reader *reader = xdpvm_pcap_open(path, err, sizeof(err));
+    if (!reader) {
+        fprintf(stderr, "bench_jit: %s\n", err);
+        return -1;
+    }
+    set->items = calloc(MAX_PACKETS, sizeof(*set->items));
+    set->count = 0;
+    struct xdpvm_packet p;
+    int rc;
+    while (set->items && set->count < MAX_PACKETS && (rc = xdpvm_pcap_next(reader, &p, err, sizeof(err))) == 1) {
+        if (p.caplen < 14 || p.caplen > FRAME_SIZE - HEADROOM - 512)
+            continue;
+        struct packet *dst = &set->items[set->count++];
+        dst->data = malloc(p.caplen);
+        memcpy(dst->data, p.data, p.caplen);
+        dst->len = p.caplen;
+    }
+    xdpvm_pcap_close(reader);
+    return set->items && set->count ? 0 : -1;
+}
+
+/* xdpvm: prog->exec on a frame below 4 GiB, `repeat` runs per packet. */
+static struct column time_xdpvm(struct xdpvm_prog *prog, const struct packet_set *set, uint64_t repeat)
+{
+    struct column col = {.ns = -1};
+    uint8_t *frame = xdpvm_xdp_low_alloc(FRAME_SIZE);
+    if (!frame) {
+        col.why = "no memory below 4 GiB";
+        return col;
+    }
+    struct xdpvm_xdp_buff buff = {.frame = frame, .frame_size = FRAME_SIZE, .tailroom_reserve = 320};
+    struct xdpvm_run run = {.prog = prog, .ctx = &buff.md, .xdp = &buff};
+    double best = -1;
+    for (int round = 0; round < ROUNDS; round++) {
+    double total = 0;
+    for (size_t i = 0; i < set->count; i++) {
+        const struct packet *p = &set->items[i];
+        memcpy(frame + HEADROOM, p->data, p->len);
+        uint32_t data = (uint32_t)(uintptr_t)(frame + HEADROOM);
+        double t0 = now_ns();
+        for (uint64_t r = 0; r < repeat; r++) {
+            buff.md.data = buff.md.data_meta = data;
+            buff.md.data_end = data + p->len;
+            buff.redirect_set = false;
+            run.prog = prog;
+            run.error = 0;
+            run.stop = false;
+            run.next_prog = NULL;
+            run.tail_call_count = 0;
+            uint64_t r0 = 0;
+            if (prog->exec(&run, &r0)) {
+                col.why = "run error";
+                fprintf(stderr, "bench_jit: %s: %s\n", prog->name, run.error_message);
+                xdpvm_xdp_low_free(frame, FRAME_SIZE);
+                return col;
+            }
+            if (i == 0 && r == 0)
+                col.first_ret = (uint32_t)r0;
+        }
+        total += now_ns() - t0;
+    }
+    if (best < 0 || total < best)
+        best = total;
+    }
+    xdpvm_xdp_low_free(frame, FRAME_SIZE);
+    col.ns = best / (double)(repeat * set->count);
+    return col;
+}
+
+static struct column time_kernel(const char *path, const char *prog_name, const struct packet_set *set,
+                                 uint64_t repeat, bool kernel_ok, const char *kernel_why)
+{
+    struct column col = {.ns = -1, .why = kernel_why};
+    if (!kernel_ok)
+        return col;
+    struct xdpvm_kernel_object *obj = xdpvm_kernel_open(path);
+    if (!obj || xdpvm_kernel_load(obj)) {
+        static char why[256];
+        snprintf(why, sizeof(why), "kernel load failed: %.200s", xdpvm_kernel_error());
+        col.why = why;
+        xdpvm_kernel_close(obj);
+        return col;
+    }
+    double total = 0;
+    static uint8_t out[FRAME_SIZE];
+    for (size_t i = 0; i < set->count; i++) {
+        struct xdpvm_kernel_test_run tr = {
+            .data_in = set->items[i].data, .data_size_in = set->items[i].len,
+            .data_out = out, .data_size_out = sizeof(out), .repeat = (uint32_t)repeat,
+        };
+        if (xdpvm_kernel_test_run(obj, prog_name, &tr)) {
+            static char why[256];
+            snprintf(why, sizeof(why), "test run failed: %.200s", xdpvm_kernel_error());
+            col.why = why;
+            xdpvm_kernel_close(obj);
+            return col;
+        }
+        if (i == 0)
+            col.first_ret = tr.retval;
+        total += (double)tr.duration * (double)repeat;
+    }
+    xdpvm_kernel_close(obj);
+    col.ns = total / (double)(repeat * set->count);
+    return col;
+}
+
+static struct column time_native(native_fn fn, const struct packet_set *set, uint64_t repeat)
+{
+    struct column col = {.ns = -1, .why = "no native version"};
+    if (!fn)
+        return col;
+    struct xdpvm_prog native = {.name = "native", .exec = fn};
+    return time_xdpvm(&native, set, repeat);
+}
+
+static void print_ns(struct column c)
+{
+    if (c.ns < 0)
+        printf(" %10s", "-");
+    else
+        printf(" %10.1f", c.ns);
+}
+static void print_ratio(struct column a, struct column b)
+{
+    if (a.ns < 0 || b.ns <= 0)
+        printf(" %10s", "-");
+    else
+        printf(" %9.2fx", a.ns / b.ns);
+}
+
+static int bench_object(const char *path, const struct packet_set *set, native_fn native,
+                        uint64_t total_runs, bool kernel_ok, const char *kernel_why)
+{
+    struct xdpvm_object *obj = xdpvm_object__open(path, NULL);
+    if (!obj || xdpvm_object__load(obj)) {
+        fprintf(stderr, "bench_jit: %s: %s\n", path, xdpvm_last_error());
+        xdpvm_object__close(obj);
+        return -1;
+    }
+    struct xdpvm_program *program = NULL, *pos;
+    xdpvm_object__for_each_program(pos, obj)
+        if (!program && xdpvm_program__type(pos) == XDPVM_PROG_XDP && xdpvm_program__prog(pos))
+            program = pos;
+    if (!program) {
+        fprintf(stderr, "bench_jit: %s: no XDP program\n", path);
+        xdpvm_object__close(obj);
+        return -1;
+    }
+    struct xdpvm_prog *prog = xdpvm_program__prog(program);
+    uint64_t repeat = (total_runs + set->count - 1) / set->count;
+
+    struct column kernel = time_kernel(path, xdpvm_program__name(program), set, repeat, kernel_ok,
+                                       kernel_why);
+    prog->verified = true; /* see the header comment */
+    struct column interp = time_xdpvm(prog, set, repeat < 10 ? repeat : repeat / 10);
+    char err[256];
+    struct column jit = {.ns = -1, .why = err};
+    if (xdpvm_jit_compile(prog, NULL, err, sizeof(err)) == 0)
+        jit = time_xdpvm(prog, set, repeat);
+    else
+        fprintf(stderr, "bench_jit: %s\n", err);
+    struct column nat = time_native(native, set, repeat);
+
+    char name[40];
+    snprintf(name, sizeof(name), "%s", xdpvm_object__name(obj));
+    printf("%-14s %7zu", name, set->count);
+    print_ns(interp);
+    print_ns(jit);
+    print_ns(kernel);
+    print_ns(nat);
+    print_ratio(jit, kernel);
+    print_ratio(jit, nat);
+    print_ratio(interp, jit);
+    printf("\n");
+    if (jit.ns >= 0 && interp.ns >= 0 && jit.first_ret != interp.first_ret)
+        printf("  ! %s: first packet: interpreter returned %u, JIT %u\n", name, interp.first_ret,
+               jit.first_ret);
+    if (jit.ns >= 0 && kernel.ns >= 0 && jit.first_ret != kernel.first_ret)
+        printf("  ! %s: first packet: kernel returned %u, JIT %u\n", name, kernel.first_ret,
+               jit.first_ret);
+    if (jit.ns >= 0 && nat.ns >= 0 && jit.first_ret != nat.first_ret)
+        printf("  ! %s: first packet: native returned %u, JIT %u\n", name, nat.first_ret, jit.first_ret);
+    if (kernel.ns < 0 && kernel.why && kernel_ok)
+        printf("  (kernel: %s)\n", kernel.why);
+    xdpvm_object__close(obj);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t total_runs = 1000000;
+    int first_object = argc;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--repeat") && i + 1 < argc) {
+            total_runs = strtoull(argv[++i], NULL, 10);
+        } else if (!strcmp(argv[i], "--quick")) {
+            total_runs = 20000;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "usage: bench_jit [--repeat N] [--quick] [PROGRAM.o ...]\n");
+            return 2;
+        } else {
+            first_object = i;
+            break;
+        }
+    }
+    if (total_runs == 0)
+        total_runs = 1;
+    if (!xdpvm_jit_available()) {
+        printf("bench_jit: the JIT is not available on this host (not x86-64): nothing to compare\n");
+        return 0;
+    }
+    char kernel_why[256] = "";
+    bool kernel_ok = xdpvm_kernel_available(kernel_why, sizeof(kernel_why));
+    const char *root = getenv("XDPVM_ROOT") ? getenv("XDPVM_ROOT") : ".";
+    const char *bpf_dir = getenv("XDPVM_BPF_DIR") ? getenv("XDPVM_BPF_DIR") : "build/bpf";
+
+    printf("JIT benchmark: ns per packet, %" PRIu64 " runs per program (interpreter: a tenth)%s\n",
+           total_runs, kernel_ok ? "" : "");
+    if (!kernel_ok)
+        printf("kernel column skipped: %s\n", kernel_why);
+    printf("%-14s %7s %10s %10s %10s %10s %10s %10s %10s\n", "program", "packets", "interp", "jit",
+           "kernel-jit", "native", "jit/kernel", "jit/native", "interp/jit");
+
+    int failures = 0;
+    if (first_object < argc) {
+        struct packet_set set;
+        micro_packet(&set);
+        for (int i = first_object; i < argc; i++)
+            failures += bench_object(argv[i], &set, NULL, total_runs, kernel_ok, kernel_why) != 0;
+        return failures ? 1 : 0;
+    }
+
+    static const struct {
+        const char *name;
+        native_fn native;
+    } micro[] = {
+        {"micro_alu", micro_native_alu},
+        {"micro_map", micro_native_map},
+        {"micro_parse", micro_native_parse},
+    };
+    struct packet_set one;
+    micro_packet(&one);
+    struct column floor = time_native(micro_native_nothing, &one, total_runs);
+    printf("%-14s %7d %10s %10s %10s", "(empty exec)", 1, "", "", "");
+    print_ns(floor);
+    printf("   the per-packet loop itself, included in every column\n");
+    for (size_t i = 0; i < sizeof(micro) / sizeof(micro[0]); i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/bench/bpf/%s.o", bpf_dir, micro[i].name);
+        failures += bench_object(path, &one, micro[i].native, total_runs, kernel_ok, kernel_why) != 0;
+    }
+
+    char pcap[1024];
+    snprintf(pcap, sizeof(pcap), "%s/build/data/mixed.pcap", root);
+    struct packet_set mixed;
+    if (read_pcap(pcap, &mixed)) {
+        printf("examples skipped: cannot read %s\n", pcap);
+        return failures ? 1 : 0;
+    }
+    static const char *const examples[] = {"counter", "firewall", "lb", "macswap", "router", "vlan"};
+    for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/examples/%s.o", bpf_dir, examples[i]);
+        failures += bench_object(path, &mixed, NULL, total_runs, kernel_ok, kernel_why) != 0;
+    }
+    for (size_t i = 0; i < mixed.count; i++)
+        free(mixed.items[i].data);
+    free(mixed.items);
+    return failures ? 1 : 0;
+}
