@@ -24,13 +24,14 @@ struct xdpvm_jit_opts {
  * say so (xdpvm_jit_compile fails with -EOPNOTSUPP and a message). */
 bool xdpvm_jit_available(void);
 
-/* Compile prog: on success sets prog->jit_code/jit_size/jit_state and prog->exec (the JIT's
- * entry, xdpvm_jit_run) and returns 0; on failure leaves prog untouched and returns a
+/* Compile prog: on success sets prog->jit_code/jit_size/jit_state and prog->exec (the native
+ * entry itself, same contract as xdpvm_jit_run) and returns 0; on failure leaves prog untouched and returns a
  * negative errno with a message naming the instruction in err. Code memory is mapped
  * writable, filled, then made read+execute (never both). */
 int xdpvm_jit_compile(struct xdpvm_prog *prog, const struct xdpvm_jit_opts *opts, char *err,
                       size_t err_size);
-/* Release the code; prog->exec goes back to NULL (callers reinstall the interpreter). */
+/* Release the code; prog->exec goes back to NULL when it was the JIT's (callers reinstall the
+ * interpreter). */
 void xdpvm_jit_free(struct xdpvm_prog *prog);
 
 /* Run run->prog (JIT-compiled) with r1 = run->ctx: the prog->exec entry. Follows tail calls
