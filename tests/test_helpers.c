@@ -318,7 +318,8 @@ static void trace_printk(void)
     printk(&run, "%llx|%s|%c", 0xffull, P("str"), 'Z');
     printk(&run, "%5d|%-4x|%05u", 42, 0xa, 7);
     printk(&run, "100%% %X %pI4", 0xbeef, P("\x0a\x00\x00\x01"), 0);
-    printk(&run, "%p", 0x1234, 0, 0);
+    printk(&run, "%p %p %s|", 0x1234, 0, 0);
+    EXPECT_EQ(printk(&run, "caf\xc3\xa9 %pI4", 0, 0, 0), 13); /* UTF-8 is fine; NULL: zeros */
     EXPECT_EQ(printk(&run, "%d %d %d %d", 1, 2, 3), (uint64_t)-EINVAL);
     EXPECT_EQ(printk(&run, "%q", 1, 0, 0), (uint64_t)-EINVAL);
     EXPECT_EQ(printk(&run, "%.2d", 1, 0, 0), (uint64_t)-EINVAL);
@@ -333,7 +334,8 @@ static void trace_printk(void)
                        "ff|str|Z\n"
                        "   42|a   |00007\n"
                        "100% BEEF 10.0.0.1\n"
-                       "0x1234\n";
+                       "0000000000001234 (null) |\n"
+                       "caf\xc3\xa9 0.0.0.0\n";
     if (strcmp(text, want)) {
         test_fail(name, "output:\n%s\nexpected:\n%s", text, want);
         goto done;

@@ -1,7 +1,10 @@
 /* bpf_trace_printk (helper 6) with the kernel's format rules (bpf_bprintf_prepare): the format
- * must be NUL-terminated within fmt_size and printable ASCII; at most 3 arguments; flags
+ * must be NUL-terminated within fmt_size, without ASCII control characters other than white
+ * space (UTF-8 bytes are fine); at most 3 arguments; flags
  * "0+- " and a width are allowed, no precision; conversions %d %i %u %x %X (with l or ll),
- * %c, %s, %%, %p %pK %px, and %pI4 %pi4 %pI6 %pi6 (addresses read through the pointer).
+ * %c, %s, %%, %p %pK %px (16 hex digits; the kernel hashes %p and %pK), and %pI4 %pi4 %pI6
+ * %pi6 (addresses read through the pointer). Like the kernel, a NULL string prints as ""
+ * and a NULL address as zeros, a NULL %p as "(null)".
  * Anything else is -EINVAL. The message goes to run->trace (stderr when NULL), one line per
  * call; the return value is the message length, as in the kernel. */
 #include "helpers_impl.h"
@@ -58,8 +61,8 @@ static int format_message(struct out *o, const char *fmt, size_t fmt_size, const
     int argn = 0;
     for (const char *p = fmt; p < end; p++) {
         unsigned char ch = (unsigned char)*p;
-        if (!isascii(ch) || (!isprint(ch) && !isspace(ch)))
-            return -EINVAL;
+        if (isascii(ch) && !isprint(ch) && !isspace(ch))
+            return -EINVAL; /* control characters; bytes >= 0x80 (UTF-8) pass, as in 6.18 */
         if (ch != '%') {
             emit(o, "%c", ch);
             continue;
@@ -90,17 +93,21 @@ static int format_message(struct out *o, const char *fmt, size_t fmt_size, const
         if (*p == 'p') {
             const char *kind = p + 1;
             if ((kind[0] == 'i' || kind[0] == 'I') && (kind[1] == '4' || kind[1] == '6')) {
-                if (!arg)
-                    return -EINVAL;
-                emit_ip(o, (const uint8_t *)(uintptr_t)arg, kind[1] == '6', kind[0] == 'i');
+                /* the kernel prints an address it cannot read as zeros */
+                static const uint8_t zeros[16];
+                const uint8_t *ip = arg ? (const uint8_t *)(uintptr_t)arg : zeros;
+                emit_ip(o, ip, kind[1] == '6', kind[0] == 'i');
                 p += 2;
-            } else {
-                if (kind[0] == 'K' || kind[0] == 'x')
-                    p++;
-                spec[sl++] = 'l', spec[sl++] = 'l', spec[sl++] = 'x', spec[sl] = '\0';
-                emit(o, "0x");
-                emit(o, spec, (unsigned long long)arg);
+                continue;
             }
+            bool raw = kind[0] == 'x';
+            if (kind[0] == 'K' || kind[0] == 'x')
+                p++;
+            /* the kernel hashes %p and %pK; xdpvm prints the address itself, same width */
+            if (!arg && !raw && kind[0] != 'K')
+                emit(o, "(null)");
+            else
+                emit(o, "%016llx", (unsigned long long)arg);
             continue;
         }
         if (*p == 's' || *p == 'c') {
@@ -109,7 +116,7 @@ static int format_message(struct out *o, const char *fmt, size_t fmt_size, const
             if (*p == 'c')
                 emit(o, spec, (int)(unsigned char)arg);
             else
-                emit(o, spec, arg ? (const char *)(uintptr_t)arg : "(null)");
+                emit(o, spec, arg ? (const char *)(uintptr_t)arg : ""); /* unreadable: empty */
             continue;
         }
         int longs = 0;
