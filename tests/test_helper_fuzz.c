@@ -2,8 +2,8 @@
  * inputs from a params map; each round writes the same random parameters (and packet) to
  * xdpvm and to the kernel, runs the program on both (interpreter; BPF_PROG_TEST_RUN) and
  * compares every helper result, the return code and the packet with its metadata.
- * Covers xdp_adjust_head/meta/tail offsets, csum_diff sizes/data/seeds and trace_printk
- * formats. Needs root and the bpf syscall: SKIP otherwise. */
+ * Covers xdp_adjust_head/meta/tail offsets, csum_diff sizes/data/seeds, trace_printk
+ * formats, and redirect/redirect_map keys and flags. Needs root and the bpf syscall: SKIP otherwise. */
 #include "kernel/kernel.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
@@ -34,7 +34,7 @@ struct side {
 struct fuzz {
     struct xdpvm_object *obj;
     struct xdpvm_kernel_object *kobj;
-    struct xdpvm_map *params, *results;
+    struct xdpvm_map *params, *results, *ports, *ports_hash;
     FILE *trace;
 };
 
@@ -232,6 +232,39 @@ static void printk_rounds(struct fuzz *f)
         test_pass(test);
 }
 
+static void redirect_rounds(struct fuzz *f, unsigned rounds)
+{
+    const char *test = "helper_fuzz_redirect_vs_kernel";
+    static struct side mine, theirs;
+    static const uint64_t flag_bits[] = {0, 1, 2, 3, 4, 7, 8, 16, 24, 9, 18, 1u << 5, 1ull << 40};
+    const size_t nflags = sizeof(flag_bits) / sizeof(flag_bits[0]);
+    unsigned seed = 31;
+    uint8_t pkt[64] = {0};
+    /* devmap and devmap_hash: keys 0 and 2 lead to ifindex 1 (lo) on both sides */
+    uint32_t ifindex = 1;
+    for (uint32_t key = 0; key <= 2; key += 2) {
+        if (xdpvm_map_user_update(f->ports, &key, &ifindex, 0) ||
+            xdpvm_map_user_update(f->ports_hash, &key, &ifindex, 0) ||
+            xdpvm_kernel_map_update(f->kobj, "ports", &key, &ifindex, 0) ||
+            xdpvm_kernel_map_update(f->kobj, "ports_hash", &key, &ifindex, 0)) {
+            test_fail(test, "cannot fill the devmaps: %s", xdpvm_kernel_error());
+            return;
+        }
+    }
+    for (unsigned r = 0; r < rounds; r++) {
+        struct params p = {0};
+        p.offsets[0] = rand_r(&seed) % 6;
+        p.offsets[1] = rand_r(&seed) % 3;
+        p.args[0] = flag_bits[(unsigned)rand_r(&seed) % nflags] | flag_bits[(unsigned)rand_r(&seed) % nflags];
+        p.args[1] = r % 4 == 0 ? flag_bits[(unsigned)rand_r(&seed) % nflags] : 0;
+        p.fmt_size = 1;
+        if (!run_both(test, f, "redirect_fuzz", &p, pkt, sizeof(pkt), &mine, &theirs) ||
+            !same_sides(test, (int)r, "redirect", &mine, &theirs))
+            return;
+    }
+    test_pass(test);
+}
+
 int main(void)
 {
     const char *why;
@@ -253,8 +286,10 @@ int main(void)
     }
     f.params = xdpvm_object_map__map(xdpvm_object__find_map_by_name(f.obj, "params"));
     f.results = xdpvm_object_map__map(xdpvm_object__find_map_by_name(f.obj, "results"));
+    f.ports = xdpvm_object_map__map(xdpvm_object__find_map_by_name(f.obj, "ports"));
+    f.ports_hash = xdpvm_object_map__map(xdpvm_object__find_map_by_name(f.obj, "ports_hash"));
     f.trace = fopen("/dev/null", "w");
-    if (!f.params || !f.results || !f.trace) {
+    if (!f.params || !f.results || !f.ports || !f.ports_hash || !f.trace) {
         test_fail("helper_fuzz_vs_kernel", "setup failed");
         goto done;
     }
@@ -262,6 +297,7 @@ int main(void)
     adjust_rounds(&f, rounds);
     csum_rounds(&f, rounds);
     printk_rounds(&f);
+    redirect_rounds(&f, rounds / 2);
 done:
     if (f.trace)
         fclose(f.trace);

@@ -492,7 +492,8 @@ static void misc_programs(void)
         {0, 1}, {1, 1}, {2, 1}, {3, 1}, {4, (int64_t)strlen(message)}, {5, -EINVAL},
         {6, 10}, {7, 45}, {8, 4}, {9, 6}, {10, -EINVAL}, {11, (uint32_t)-E2BIG},
         {12, 4}, {13, 100}, {14, 6}, {15, 2}, {16, 4}, {17, 100}, {18, 406}, {19, -EINVAL},
-        {20, 31}, {24, 1 + XDPVM_MAX_TAIL_CALLS}, {25, 1},
+        {20, 31}, {21, 3 * 1000 + 6 * 100 + 153}, {22, 3 * 1000 + 6 * 100 + 153},
+        {23, 3 * 1000 + 6 * 100 + 3}, {26, 3}, {24, 1 + XDPVM_MAX_TAIL_CALLS}, {25, 1},
     };
     ok = ok && check_results(test, "xdpvm", out[1].results, want, sizeof(want) / sizeof(want[0]));
     if (ok && (!trace_text || strcmp(trace_text, message))) {

@@ -1,6 +1,7 @@
 /* Helpers driven by parameters from user space, for random differential runs against the
  * kernel (tests/test_helper_fuzz.c): packet adjustments with arbitrary offsets, csum_diff
- * on arbitrary sizes, data and seeds, trace_printk with arbitrary formats. */
+ * on arbitrary sizes, data and seeds, trace_printk with arbitrary formats, redirects with
+ * arbitrary keys and flags. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -26,6 +27,27 @@ struct {
     __type(value, __s64);
     __uint(max_entries, 16);
 } results SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_DEVMAP);
+    __type(key, __u32);
+    __type(value, __u32);
+    __uint(max_entries, 4);
+} ports SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+    __type(key, __u32);
+    __type(value, __u32);
+    __uint(max_entries, 4);
+} ports_hash SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_XSKMAP);
+    __type(key, __u32);
+    __type(value, __u32);
+    __uint(max_entries, 4);
+} xsks SEC(".maps");
 
 static __always_inline void put(__u32 step, __s64 value)
 {
@@ -77,6 +99,22 @@ int printk_fuzz(struct xdp_md *ctx)
     if (size < 1 || size > sizeof(p->fmt))
         return XDP_ABORTED;
     put(9, bpf_trace_printk(p->fmt, size, p->args[0], p->args[1], p->args[2]));
+    return XDP_PASS;
+}
+
+/* redirect_map with a key from offsets[0] and flags from args[0]; redirect with ifindex
+ * offsets[1] and flags args[1]. */
+SEC("xdp")
+int redirect_fuzz(struct xdp_md *ctx)
+{
+    struct params *p = get_params();
+    if (!p)
+        return XDP_ABORTED;
+    __u32 key = (__u32)p->offsets[0];
+    put(10, bpf_redirect_map(&ports, key, p->args[0]));
+    put(11, bpf_redirect_map(&ports_hash, key, p->args[0]));
+    put(12, bpf_redirect_map(&xsks, key, p->args[0]));
+    put(13, bpf_redirect((__u32)p->offsets[1], p->args[1]));
     return XDP_PASS;
 }
 

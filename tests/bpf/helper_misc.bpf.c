@@ -26,6 +26,27 @@ struct {
     __uint(max_entries, 8);
 } table SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __type(key, __u32);
+    __type(value, __u64);
+    __uint(max_entries, 8);
+} pcpu_table SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __type(key, __u32);
+    __type(value, __u64);
+    __uint(max_entries, 64);
+} lru_table SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __type(key, __u32);
+    __type(value, __u64);
+    __uint(max_entries, 3);
+} pcpu_numbers SEC(".maps");
+
 static __always_inline void put(__u32 step, __s64 value)
 {
     bpf_map_update_elem(&results, &step, &value, BPF_ANY);
@@ -104,6 +125,26 @@ int misc(struct xdp_md *ctx)
     k = 2;
     __u64 *v = bpf_map_lookup_elem(&numbers, &k);
     put(20, v ? *v : 0);
+
+    /* for_each over per-CPU and LRU maps: this CPU's values, every element */
+#pragma unroll
+    for (int i = 0; i < 3; i++) {
+        __u32 key = i + 50;
+        __u64 value = i + 1;
+        bpf_map_update_elem(&pcpu_table, &key, &value, BPF_ANY);
+        bpf_map_update_elem(&lru_table, &key, &value, BPF_ANY);
+        key = i;
+        bpf_map_update_elem(&pcpu_numbers, &key, &value, BPF_ANY);
+    }
+    wc.sum = 0, wc.keys = 0, wc.stop_after = 0;
+    put(21, bpf_for_each_map_elem(&pcpu_table, walk, &wc, 0) * 1000 + wc.sum * 100 + wc.keys);
+    wc.sum = 0, wc.keys = 0;
+    put(22, bpf_for_each_map_elem(&lru_table, walk, &wc, 0) * 1000 + wc.sum * 100 + wc.keys);
+    wc.sum = 0, wc.keys = 0;
+    put(23, bpf_for_each_map_elem(&pcpu_numbers, walk, &wc, 0) * 1000 + wc.sum * 100 + wc.keys);
+    k = 51;
+    v = bpf_map_lookup_elem(&pcpu_table, &k);
+    put(26, v ? *v : 0); /* the callback's in-place write hit this CPU's slot */
     return XDP_PASS;
 }
 
