@@ -38,6 +38,7 @@ struct xdpvm_program;
 struct xdpvm_object_map;
 struct xdpvm_prog; /* the engine's program (src/runtime/runtime.h) */
 struct xdpvm_map;  /* the engine's map (src/maps/maps.h) */
+struct btf;        /* libbpf's BTF (bpf/btf.h) */
 
 struct xdpvm_object_open_opts {
     size_t sz;               /* sizeof(struct xdpvm_object_open_opts): set by XDPVM_OPEN_OPTS */
@@ -110,6 +111,13 @@ uint32_t xdpvm_object_map__map_flags(const struct xdpvm_object_map *map);
 bool xdpvm_object_map__is_global_data(const struct xdpvm_object_map *map);
 /* The engine's map after load; NULL before. Owned by the object. */
 struct xdpvm_map *xdpvm_object_map__map(const struct xdpvm_object_map *map);
+/* BTF type ids of key and value in xdpvm_object__btf (0: none), as libbpf reports them:
+ * from __type(key/value, T); a global data map's value is its section's DATASEC (whose size
+ * and variable offsets the loader fills in from the symbol table, like libbpf). */
+uint32_t xdpvm_object_map__btf_key_type_id(const struct xdpvm_object_map *map);
+uint32_t xdpvm_object_map__btf_value_type_id(const struct xdpvm_object_map *map);
+/* The object's BTF (libbpf's struct btf, read with its btf__* API); NULL without .BTF. */
+const struct btf *xdpvm_object__btf(const struct xdpvm_object *obj);
 
 /* Global data contents. Before load: the writable initial image (what the program will see;
  * set `const volatile` knobs in .rodata here). After load: the live value for .data/.bss, a

@@ -59,6 +59,8 @@ struct xdpvm_object_map {
     char name[64];
     char section[64];
     struct xdpvm_map_spec spec;
+    uint32_t btf_key_type_id;   /* 0 when the key has no BTF type */
+    uint32_t btf_value_type_id; /* global data: the section's DATASEC */
     size_t def_section;  /* ELF section index of the definition / the data */
     uint64_t def_offset; /* definition's offset in SEC_MAPS_* (data maps: 0) */
     uint64_t def_size;

@@ -67,8 +67,8 @@ static bool btf_field_uint(const struct btf *btf, const struct btf_member *m, ui
     return true;
 }
 
-/* __type(name, T) is `T *name`: the size of T. */
-static bool btf_field_type_size(const struct btf *btf, const struct btf_member *m, uint32_t *out)
+/* __type(name, T) is `T *name`: the size of T, and T's id. */
+static bool btf_field_type_size(const struct btf *btf, const struct btf_member *m, uint32_t *out, uint32_t *type_id)
 {
     const struct btf_type *ptr = skip_mods_and_typedefs(btf, m->type, NULL);
     if (!ptr || !btf_is_ptr(ptr))
@@ -77,6 +77,7 @@ static bool btf_field_type_size(const struct btf *btf, const struct btf_member *
     if (size < 0 || size > UINT32_MAX)
         return false;
     *out = (uint32_t)size;
+    *type_id = ptr->type;
     return true;
 }
 
@@ -145,9 +146,9 @@ static int parse_btf_map(struct xdpvm_object *obj, size_t sec, const struct btf_
         else if (strcmp(field, "value_size") == 0)
             ok = btf_field_uint(btf, member, &m->spec.value_size);
         else if (strcmp(field, "key") == 0)
-            ok = btf_field_type_size(btf, member, &key_type_size);
+            ok = btf_field_type_size(btf, member, &key_type_size, &m->btf_key_type_id);
         else if (strcmp(field, "value") == 0)
-            ok = btf_field_type_size(btf, member, &value_type_size);
+            ok = btf_field_type_size(btf, member, &value_type_size, &m->btf_value_type_id);
         else if (strcmp(field, "pinning") == 0) {
             ok = btf_field_uint(btf, member, &ignored);
             loader_warn(obj, "%s: map '%s': pinning ignored (xdpvm maps live in the process)", obj->path, name);
@@ -283,17 +284,24 @@ static void global_data_map_name(const struct xdpvm_object *obj, const char *sec
     snprintf(out, out_size, "%s", name);
 }
 
+static uint32_t datasec_id(const struct xdpvm_object *obj, const char *section)
+{
+    for (uint32_t id = 1; obj->btf && id < btf__type_cnt(obj->btf); id++) {
+        const struct btf_type *t = btf__type_by_id(obj->btf, id);
+        const char *name = t ? btf__name_by_offset(obj->btf, t->name_off) : NULL;
+        if (t && btf_is_datasec(t) && name && strcmp(name, section) == 0)
+            return id;
+    }
+    return 0;
+}
+
 /* Whether BTF describes a non-static variable in this section (libbpf's map_is_mmapable):
  * compiler-made sections such as .rodata.str1.1 or .rodata.cst16 have none. */
 static bool section_has_global_variable(const struct xdpvm_object *obj, const char *section)
 {
-    if (!obj->btf)
-        return false;
-    for (uint32_t id = 1; id < btf__type_cnt(obj->btf); id++) {
+    uint32_t id = datasec_id(obj, section);
+    if (id) {
         const struct btf_type *t = btf__type_by_id(obj->btf, id);
-        const char *name = t ? btf__name_by_offset(obj->btf, t->name_off) : NULL;
-        if (!t || !btf_is_datasec(t) || !name || strcmp(name, section))
-            continue;
         const struct btf_var_secinfo *vars = btf_var_secinfos(t);
         for (unsigned i = 0; i < btf_vlen(t); i++) {
             const struct btf_type *var = btf__type_by_id(obj->btf, vars[i].type);
@@ -328,6 +336,7 @@ static int add_global_data_map(struct xdpvm_object *obj, size_t sec)
      * sections holding global variables can be mapped by user space. */
     m->spec.map_flags = (m->read_only ? BPF_F_RDONLY_PROG : 0) |
                         (section_has_global_variable(obj, s->name) ? BPF_F_MMAPABLE : 0);
+    m->btf_value_type_id = datasec_id(obj, s->name);
     m->def_section = sec;
     m->image = calloc(1, s->size);
     if (!m->image)
@@ -387,6 +396,35 @@ static int parse_prog_array_values(struct xdpvm_object *obj, size_t maps_sec)
     return 0;
 }
 
+/* clang leaves DATASEC sizes and variable offsets 0 in object files; the symbol table has
+ * them. Fill them in as libbpf does, so that BTF describes the global data maps' layout. */
+static void fix_up_datasecs(struct xdpvm_object *obj)
+{
+    for (uint32_t id = 1; obj->btf && id < btf__type_cnt(obj->btf); id++) {
+        /* libbpf's BTF lives in memory it owns and edits the same way (btf_fixup_datasec). */
+        struct btf_type *t = (struct btf_type *)btf__type_by_id(obj->btf, id);
+        const char *name = t ? btf__name_by_offset(obj->btf, t->name_off) : NULL;
+        if (!t || !btf_is_datasec(t) || !name)
+            continue;
+        size_t sec = 0;
+        for (size_t i = 1; i < obj->sec_count && !sec; i++)
+            if (strcmp(obj->secs[i].name, name) == 0)
+                sec = i;
+        if (!sec)
+            continue;
+        if (obj->secs[sec].size <= UINT32_MAX)
+            t->size = (uint32_t)obj->secs[sec].size;
+        struct btf_var_secinfo *vars = btf_var_secinfos(t);
+        for (unsigned v = 0; v < btf_vlen(t); v++) {
+            const struct btf_type *var = btf__type_by_id(obj->btf, vars[v].type);
+            const char *var_name = var ? btf__name_by_offset(obj->btf, var->name_off) : NULL;
+            const struct loader_symbol *sym = var_name ? symbol_in_section(obj, sec, var_name) : NULL;
+            if (sym && sym->value <= obj->secs[sec].size && vars[v].size <= obj->secs[sec].size - sym->value)
+                vars[v].offset = (uint32_t)sym->value;
+        }
+    }
+}
+
 struct xdpvm_object_map *loader_map_at(const struct xdpvm_object *obj, size_t sec, uint64_t offset)
 {
     for (size_t i = 0; i < obj->map_count; i++) {
@@ -414,6 +452,8 @@ int loader_parse_maps(struct xdpvm_object *obj)
                 loader_warn(obj, "%s: section '.BTF' is invalid; BTF-defined maps cannot be read", obj->path);
         }
     }
+    if (!err)
+        fix_up_datasecs(obj);
     for (size_t i = 1; i < obj->sec_count && !err; i++) {
         if (obj->secs[i].kind == SEC_MAPS_BTF) {
             btf_maps_sec = i;

@@ -321,6 +321,9 @@ uint32_t xdpvm_object_map__max_entries(const struct xdpvm_object_map *map) { ret
 uint32_t xdpvm_object_map__map_flags(const struct xdpvm_object_map *map) { return map->spec.map_flags; }
 bool xdpvm_object_map__is_global_data(const struct xdpvm_object_map *map) { return map->global_data; }
 struct xdpvm_map *xdpvm_object_map__map(const struct xdpvm_object_map *map) { return map->map; }
+uint32_t xdpvm_object_map__btf_key_type_id(const struct xdpvm_object_map *map) { return map->btf_key_type_id; }
+uint32_t xdpvm_object_map__btf_value_type_id(const struct xdpvm_object_map *map) { return map->btf_value_type_id; }
+const struct btf *xdpvm_object__btf(const struct xdpvm_object *obj) { return obj->btf; }
 
 void *xdpvm_object_map__initial_value(const struct xdpvm_object_map *map, size_t *size)
 {

@@ -19,6 +19,11 @@ struct legacy_map_def SEC("maps") legacy_lengths = {
     .type = BPF_MAP_TYPE_HASH, .key_size = sizeof(__u32), .value_size = sizeof(__u32), .max_entries = 8,
 };
 
+/* Per-CPU with a value longer than 16 bytes: bpftool's line-broken layout. */
+struct legacy_map_def SEC("maps") legacy_percpu = {
+    .type = BPF_MAP_TYPE_PERCPU_ARRAY, .key_size = sizeof(__u32), .value_size = 24, .max_entries = 1,
+};
+
 SEC("xdp")
 int legacy_count(struct xdp_md *ctx)
 {
