@@ -150,7 +150,8 @@ why="$got"
 [ -z "$got" ] && grep -q '"next_hops"' "$tmp/dump.json"; verdict run_cli_dump_maps_json
 "$bin" run "$router" --in "$pcap" --map-set "next_hops:00000000:$hop" --dump-maps >"$tmp/dump.txt" 2>&1
 why="$(tail -5 "$tmp/dump.txt")"
-grep -q "name next_hops" "$tmp/dump.txt" && grep -q "key: 00 00 00 00  value: 0a 0b 0c 0d 0e 0f 1a 1b  1c 1d 1e 1f 00 00 00 00" "$tmp/dump.txt"; verdict run_cli_dump_maps_text
+# Maps with BTF types print typed, as `bpftool map dump` does (tools/map_print.h).
+grep -q "name next_hops" "$tmp/dump.txt" && grep -q '"dmac": \[10,11,12,13,14,15$' "$tmp/dump.txt" && grep -q '"smac": \[26,27,28,29,30,31$' "$tmp/dump.txt"; verdict run_cli_dump_maps_text
 
 # 6. The same entry from a maps file, in both value notations.
 cat >"$tmp/maps.json" <<EOF
