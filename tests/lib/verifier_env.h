@@ -1,0 +1,28 @@
+/* Test fixture shared by the verifier tests: a fixed set of maps and a helper table with the
+ * kernel's prototypes, and the linking step that turns the assembler's map and map-value
+ * placeholders into real handles and addresses.
+ *   map 0 "arr": array, key 4, value 16, 4 entries     map 1 "hash": hash, key 4, value 8
+ *   map 2 "rb": ringbuf 4096                           map 3 "jmp": prog_array, 4 entries
+ *   map 4 "dev": devmap, 4 entries                     map 5 "ro": array, value 8, read-only for programs
+ * In a program, "lddw %rN, K, map_fd" refers to map K and "lddw %rN, K*65536+OFF, map_value"
+ * to byte OFF of entry 0 of map K. */
+#ifndef XDPVM_TESTS_VERIFIER_ENV_H
+#define XDPVM_TESTS_VERIFIER_ENV_H
+
+#include <stddef.h>
+
+#include "runtime/runtime.h"
+
+#define VERIFIER_ENV_MAPS 6
+
+struct verifier_env {
+    struct xdpvm_map *maps[VERIFIER_ENV_MAPS];
+    struct xdpvm_helper_table helpers;
+};
+
+int verifier_env_init(struct verifier_env *env, char *err, size_t err_size);
+void verifier_env_free(struct verifier_env *env);
+/* Replace the map placeholders of lddw instructions by handles and addresses. */
+void verifier_env_link(const struct verifier_env *env, struct xdpvm_insn *insns, size_t count);
+
+#endif

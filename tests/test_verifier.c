@@ -1,0 +1,330 @@
+/* Verifier tests:
+ *  - the rule table (tests/verifier/rules.txt): every rejection rule with its expected reason
+ *    and an accepted twin that differs by the fix;
+ *  - the value domain (tnum and bounds) checked against concrete arithmetic on random values:
+ *    every abstract result must contain every concrete result;
+ *  - robustness: random instruction words never crash the verifier. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "isa/asm.h"
+#include "maps/maps.h"
+#include "lib/testlib.h"
+#include "verifier/scalar.h"
+#include "verifier/verifier.h"
+#include "lib/verifier_env.h"
+
+/* ---- rule table ---- */
+
+struct rule_case {
+    char name[96];
+    char reason[256];
+    char *reject_text, *accept_text;
+};
+
+static char *dup_range(const char *start, const char *end)
+{
+    size_t n = (size_t)(end - start);
+    char *s = malloc(n + 1);
+    memcpy(s, start, n);
+    s[n] = 0;
+    return s;
+}
+
+static int verify_text(struct verifier_env *venv, const char *text, struct xdpvm_verify_result *res, char *err,
+                       size_t err_size, FILE *log)
+{
+    struct xdpvm_insn *insns;
+    size_t count;
+    struct xdpvm_asm_error aerr;
+    if (xdpvm_asm(text, &insns, &count, &aerr)) {
+        snprintf(err, err_size, "assembler: line %u: %s", aerr.line, aerr.message);
+        return -1;
+    }
+    verifier_env_link(venv, insns, count);
+    struct xdpvm_prog prog = {.type = XDPVM_PROG_XDP, .insns = insns, .count = count, .maps = venv->maps,
+                              .map_count = VERIFIER_ENV_MAPS, .helpers = &venv->helpers};
+    snprintf(prog.name, sizeof(prog.name), "rule");
+    struct xdpvm_verify_opts opts = {.log_level = log ? 1 : 0, .log = log};
+    xdpvm_verify(&prog, &opts, res);
+    if (res->accepted != prog.verified)
+        snprintf(err, err_size, "prog->verified does not match the verdict");
+    free(insns);
+    return 0;
+}
+
+static void run_rule(struct verifier_env *venv, const struct rule_case *c)
+{
+    char name[160], err[256] = "";
+    struct xdpvm_verify_result res;
+    snprintf(name, sizeof(name), "rule_%s_rejected", c->name);
+    if (verify_text(venv, c->reject_text, &res, err, sizeof(err), NULL) || err[0])
+        test_fail(name, "%s", err);
+    else if (res.accepted)
+        test_fail(name, "accepted, expected rejection with \"%s\"", c->reason);
+    else
+        test_check(strstr(res.reason, c->reason) != NULL, name, "reason \"%s\" (insn %zu) lacks \"%s\"", res.reason,
+                   res.error_insn, c->reason);
+    snprintf(name, sizeof(name), "rule_%s_fixed_accepted", c->name);
+    err[0] = 0;
+    if (verify_text(venv, c->accept_text, &res, err, sizeof(err), NULL) || err[0])
+        test_fail(name, "%s", err);
+    else
+        test_check(res.accepted, name, "rejected at insn %zu: %s", res.error_insn, res.reason);
+}
+
+static void test_rule_table(void)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/tests/verifier/rules.txt", test_root_dir());
+    size_t len;
+    char *text = test_read_file(path, &len);
+    if (!text) {
+        test_fail("rule_table", "cannot read %s", path);
+        return;
+    }
+    struct verifier_env venv;
+    char err[256];
+    if (verifier_env_init(&venv, err, sizeof(err))) {
+        test_fail("rule_table", "%s", err);
+        free(text);
+        return;
+    }
+    unsigned cases = 0;
+    for (char *p = strstr(text, "\n=== "); p; p = strstr(p, "\n=== ")) {
+        p += 5;
+        struct rule_case c = {0};
+        char *eol = strchr(p, '\n');
+        if (!eol)
+            break;
+        snprintf(c.name, sizeof(c.name), "%.*s", (int)(eol - p), p);
+        char *rej = strstr(eol, "\n--- reject: ");
+        char *acc = rej ? strstr(rej, "\n--- accept\n") : NULL;
+        char *next = strstr(eol, "\n=== ");
+        if (!rej || !acc || (next && acc > next)) {
+            test_fail("rule_table", "case '%s' lacks a '--- reject: reason' or '--- accept' part", c.name);
+            continue;
+        }
+        char *reason = rej + 13, *reason_end = strchr(reason, '\n');
+        snprintf(c.reason, sizeof(c.reason), "%.*s", (int)(reason_end - reason), reason);
+        c.reject_text = dup_range(reason_end + 1, acc + 1);
+        char *acc_start = acc + 12;
+        c.accept_text = dup_range(acc_start, next ? next + 1 : text + len);
+        run_rule(&venv, &c);
+        free(c.reject_text);
+        free(c.accept_text);
+        cases++;
+        p = next ? next : text + len;
+        if (!next)
+            break;
+    }
+    test_check(cases >= 40, "rule_table_size", "only %u cases in %s", cases, path);
+    verifier_env_free(&venv);
+    free(text);
+}
+
+/* ---- value domain ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* A random abstract value together with concrete members of it. */
+static struct scalar random_scalar(uint64_t members[4])
+{
+    uint64_t base = rnd();
+    switch (rnd() % 6) {
+    case 0: base &= 0xff; break;
+    case 1: base &= 0xffffffff; break;
+    case 2: base = (uint64_t)-(int64_t)(base & 0xffff); break;
+    default: break;
+    }
+    uint64_t spread[] = {0, 1, 15, 0xff, 0xffff, 0xffffffffull, ~0ull};
+    uint64_t width = spread[rnd() % 7];
+    struct scalar s = scalar_const(base);
+    if (width) {
+        uint64_t hi = base + width < base ? UINT64_MAX : base + width;
+        s = scalar_unknown();
+        s.umin = base;
+        s.umax = hi;
+        if (!scalar_sync(&s))
+            s = scalar_unknown();
+    }
+    for (int i = 0; i < 4; i++) {
+        uint64_t span = s.umax - s.umin;
+        uint64_t v = s.umin + (span == UINT64_MAX ? rnd() : rnd() % (span + 1));
+        if (i == 0)
+            v = s.umin;
+        if (i == 1)
+            v = s.umax;
+        /* Keep members inside the tnum too. */
+        v = (v & s.var.mask) | s.var.value;
+        if (v < s.umin || v > s.umax)
+            v = s.umin;
+        members[i] = v;
+    }
+    return s;
+}
+
+static bool contains_value(const struct scalar *s, uint64_t v)
+{
+    return v >= s->umin && v <= s->umax && (int64_t)v >= s->smin && (int64_t)v <= s->smax &&
+           (uint32_t)v >= s->u32min && (uint32_t)v <= s->u32max && (int32_t)(uint32_t)v >= s->s32min &&
+           (int32_t)(uint32_t)v <= s->s32max && (v & ~s->var.mask) == s->var.value;
+}
+
+static bool concrete_cond(unsigned op, uint64_t a, uint64_t b, bool w32)
+{
+    if (w32) {
+        a = (uint32_t)a;
+        b = (uint32_t)b;
+    }
+    int64_t sa = w32 ? (int32_t)(uint32_t)a : (int64_t)a, sb = w32 ? (int32_t)(uint32_t)b : (int64_t)b;
+    switch (op) {
+    case 0x10: return a == b;
+    case 0x20: return a > b;
+    case 0x30: return a >= b;
+    case 0x40: return (a & b) != 0;
+    case 0x50: return a != b;
+    case 0x60: return sa > sb;
+    case 0x70: return sa >= sb;
+    case 0xa0: return a < b;
+    case 0xb0: return a <= b;
+    case 0xc0: return sa < sb;
+    case 0xd0: return sa <= sb;
+    default: return false;
+    }
+}
+
+static void test_domain(void)
+{
+    static const unsigned alu_ops[] = {0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xa0, 0xc0, 0x80};
+    static const unsigned jmp_ops[] = {0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0};
+    unsigned rounds = test_sanitized() ? 20000 : 200000;
+    unsigned alu_bad = 0, refine_bad = 0;
+    char first[256] = "";
+    for (unsigned i = 0; i < rounds; i++) {
+        uint64_t ma[4], mb[4];
+        struct scalar a = random_scalar(ma), b = random_scalar(mb);
+        if (rnd() % 4 == 0) {
+            b = scalar_const(rnd() % 70);
+            mb[0] = mb[1] = mb[2] = mb[3] = b.var.value;
+        }
+        bool w32 = rnd() & 1, sgn = (rnd() % 4) == 0;
+        unsigned op = alu_ops[rnd() % (sizeof(alu_ops) / sizeof(alu_ops[0]))];
+        struct scalar r = scalar_alu(op, sgn, a, b, w32);
+        for (int k = 0; k < 4; k++) {
+            uint64_t c = concrete_alu(op, sgn, ma[k], mb[k], w32);
+            if (!contains_value(&r, c) && alu_bad++ == 0)
+                snprintf(first, sizeof(first), "alu op 0x%x%s%s: %#llx, %#llx -> %#llx not in [%#llx, %#llx]", op,
+                         w32 ? " (32-bit)" : "", sgn ? " signed" : "", (unsigned long long)ma[k],
+                         (unsigned long long)mb[k], (unsigned long long)c, (unsigned long long)r.umin,
+                         (unsigned long long)r.umax);
+        }
+        unsigned jop = jmp_ops[rnd() % (sizeof(jmp_ops) / sizeof(jmp_ops[0]))];
+        for (int taken = 0; taken < 2; taken++) {
+            struct scalar ra = a, rb = b;
+            bool possible = scalar_refine(jop, taken, &ra, &rb, w32);
+            for (int k = 0; k < 4; k++) {
+                if (concrete_cond(jop, ma[k], mb[k], w32) != (bool)taken)
+                    continue;
+                if ((!possible || !contains_value(&ra, ma[k]) || !contains_value(&rb, mb[k])) && refine_bad++ == 0)
+                    snprintf(first, sizeof(first), "jmp op 0x%x%s %s: %#llx, %#llx satisfy it but %s", jop,
+                             w32 ? " (32-bit)" : "", taken ? "taken" : "not taken", (unsigned long long)ma[k],
+                             (unsigned long long)mb[k], possible ? "were excluded" : "the branch was called impossible");
+            }
+        }
+    }
+    test_check(alu_bad == 0, "domain_alu_contains_concrete", "%u violations; first: %s", alu_bad, first);
+    test_check(refine_bad == 0, "domain_branch_refinement_sound", "%u violations; first: %s", refine_bad, first);
+}
+
+static void test_tnum_basics(void)
+{
+    struct tnum r = tnum_range(16, 31);
+    test_check(r.value == 16 && r.mask == 15, "tnum_range", "range 16..31 gave %#llx/%#llx",
+               (unsigned long long)r.value, (unsigned long long)r.mask);
+    struct tnum m = tnum_mul(tnum_const(3), tnum_range(0, 3));
+    test_check(tnum_contains(m, tnum_const(9)) && tnum_contains(m, tnum_const(6)), "tnum_mul_contains",
+               "3*[0..3] = %#llx/%#llx misses 6 or 9", (unsigned long long)m.value, (unsigned long long)m.mask);
+    struct scalar s = scalar_of_size(1, false);
+    struct scalar k = scalar_const(9);
+    bool ok = scalar_refine(0x20, false, &s, &k, false); /* not (s > 9) */
+    test_check(ok && s.umax == 9 && s.umin == 0, "refine_jle_bound", "u8 after !(x > 9): %llu..%llu",
+               (unsigned long long)s.umin, (unsigned long long)s.umax);
+}
+
+/* ---- robustness ---- */
+
+static void test_random_words(void)
+{
+    struct verifier_env venv;
+    char err[256];
+    if (verifier_env_init(&venv, err, sizeof(err))) {
+        test_fail("random_words_no_crash", "%s", err);
+        return;
+    }
+    unsigned rounds = test_sanitized() ? 300 : 3000, accepted = 0;
+    for (unsigned i = 0; i < rounds; i++) {
+        struct xdpvm_insn insns[16];
+        size_t n = 1 + rnd() % 16;
+        for (size_t k = 0; k < n; k++) {
+            uint64_t w = rnd();
+            memcpy(&insns[k], &w, sizeof(w));
+        }
+        struct xdpvm_prog prog = {.type = XDPVM_PROG_XDP, .insns = insns, .count = n, .maps = venv.maps,
+                                  .map_count = VERIFIER_ENV_MAPS, .helpers = &venv.helpers};
+        struct xdpvm_verify_result res;
+        xdpvm_verify(&prog, NULL, &res);
+        accepted += res.accepted;
+    }
+    test_pass("random_words_no_crash");
+    verifier_env_free(&venv);
+}
+
+static void test_log_contents(void)
+{
+    struct verifier_env venv;
+    char err[256];
+    if (verifier_env_init(&venv, err, sizeof(err))) {
+        test_fail("log_contents", "%s", err);
+        return;
+    }
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *log = open_memstream(&buf, &size);
+    struct xdpvm_verify_result res;
+    verify_text(&venv,
+                "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r4, %r2\nadd %r4, 14\njgt %r4, %r3, +2\n"
+                "ldxw %r0, [%r2+12]\nexit\nmov %r0, 1\nexit\n",
+                &res, err, sizeof(err), log);
+    fclose(log);
+    test_check(!res.accepted && res.error_insn == 5, "log_rejection_insn", "error insn %zu", res.error_insn);
+    test_check(strstr(buf, "rejected at insn 5: r0 = *(u32 *)(r2 + 0xc)") != NULL, "log_disassembly",
+               "log lacks the disassembled instruction:\n%s", buf);
+    test_check(strstr(buf, "r2=pkt(off=0,proven=14)") != NULL, "log_registers", "log lacks the register state:\n%s", buf);
+    test_check(strstr(buf, "insn 4: if r4 > r3 goto +0x2 -> fell through") != NULL ||
+                   strstr(buf, "-> fell through") != NULL,
+               "log_path", "log lacks the branch decisions:\n%s", buf);
+    test_check(strstr(buf, "processed ") != NULL && strstr(buf, "states") != NULL, "log_statistics",
+               "log lacks statistics:\n%s", buf);
+    free(buf);
+    verifier_env_free(&venv);
+}
+
+int main(void)
+{
+    test_tnum_basics();
+    test_domain();
+    test_rule_table();
+    test_log_contents();
+    test_random_words();
+    return test_exit_code();
+}
