@@ -694,6 +694,67 @@ done:
     xdpvm_map_free(lru);
 }
 
+/* Lock-free trie lookups while a writer keeps inserting and deleting more specific routes:
+ * every lookup still finds a route, and one that can match. */
+struct lpm_reader {
+    struct xdpvm_map *trie;
+    int iterations, errors;
+    int *stop; /* atomic */
+};
+
+static void *lpm_read(void *arg)
+{
+    struct lpm_reader *r = arg;
+    for (int i = 0; !__atomic_load_n(r->stop, __ATOMIC_RELAXED) && i < r->iterations * 100; i++) {
+        uint8_t b = (uint8_t)i, c = (uint8_t)(i >> 8);
+        struct lpm_key4 in16 = k4(32, 10, 1, b, c), in8 = k4(32, 10, 2, b, c);
+        uint32_t *v16 = xdpvm_map_lookup(r->trie, &in16, 0), *v8 = xdpvm_map_lookup(r->trie, &in8, 0);
+        /* values are shared with the writer, as in the kernel: read them atomically */
+        uint32_t got16 = v16 ? __atomic_load_n(v16, __ATOMIC_RELAXED) : 0;
+        uint32_t got8 = v8 ? __atomic_load_n(v8, __ATOMIC_RELAXED) : 0;
+        if ((got16 != 16 && got16 != 24) || got8 != 8)
+            r->errors++;
+    }
+    return NULL;
+}
+
+static void lpm_concurrency(void)
+{
+    const char *name = "maps_lpm_trie_concurrent_lookups";
+    struct xdpvm_map *m = make(XDPVM_MAP_LPM_TRIE, 8, 4, 300, 1, 1);
+    EXPECT(m);
+    struct lpm_key4 key = k4(8, 10, 0, 0, 0);
+    uint32_t v = 8;
+    EXPECT_EQ(xdpvm_map_update(m, &key, &v, 0, 0), 0);
+    key = k4(16, 10, 1, 0, 0), v = 16;
+    EXPECT_EQ(xdpvm_map_update(m, &key, &v, 0, 0), 0);
+    int stop = 0;
+    int iterations = test_sanitized() ? 200 : 2000;
+    struct lpm_reader readers[2] = {{m, iterations, 0, &stop}, {m, iterations, 0, &stop}};
+    pthread_t threads[2];
+    for (int t = 0; t < 2; t++)
+        pthread_create(&threads[t], NULL, lpm_read, &readers[t]);
+    int write_errors = 0;
+    for (int i = 0; i < iterations; i++) {
+        struct lpm_key4 route = k4(24, 10, 1, (uint8_t)(i * 7), 0);
+        v = 24;
+        if (xdpvm_map_update(m, &route, &v, 0, 0) || xdpvm_map_delete(m, &route))
+            write_errors++;
+        if (i % 2) {
+            route.addr[2] = (uint8_t)(i * 13);
+            xdpvm_map_update(m, &route, &v, 0, 0); /* some stay: deeper tries */
+        }
+    }
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    for (int t = 0; t < 2; t++)
+        pthread_join(threads[t], NULL);
+    EXPECT_EQ(write_errors, 0);
+    EXPECT_EQ(readers[0].errors + readers[1].errors, 0);
+    test_pass(name);
+done:
+    xdpvm_map_free(m);
+}
+
 int main(void)
 {
     create_errors();
@@ -708,5 +769,6 @@ int main(void)
     ringbuf();
     queue_stack();
     concurrency();
+    lpm_concurrency();
     return test_exit_code();
 }

@@ -6,9 +6,15 @@
  * A path-compressed binary trie like the kernel's: each node holds a prefix; "intermediate"
  * nodes (no value) only join two subtrees, so there are fewer than max_entries of them and
  * a pool of 2 * max_entries nodes never runs out. Values live in the arena, one slot per
- * entry, allocated from a free stack. */
+ * entry, allocated from a free stack.
+ *
+ * Program lookups take no lock: writers (one mutex) make the trie's sequence counter odd
+ * while they change it, and a lookup retries when the counter moved during its walk. Node
+ * fields and bytes that lookups read are stored atomically, so a racing lookup reads stale
+ * but defined values; indices stay valid, and the walk is bounded by the pool size. */
 #include "map_impl.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +29,8 @@ struct lnode {
 };
 
 struct trie {
-    pthread_rwlock_t lock;
+    pthread_mutex_t lock;  /* writers and user-side reads */
+    uint32_t seq;          /* odd while a writer changes the trie: atomic */
     uint32_t data_size, max_prefixlen;
     uint32_t root;
     struct lnode *nodes;
@@ -31,6 +38,7 @@ struct trie {
     uint32_t *free_nodes, free_node_count;
     uint32_t *free_slots, free_slot_count;
     uint32_t entries;
+    uint32_t entries_limit; /* max_entries: bounds a lock-free walk */
 };
 
 static uint8_t *node_data(const struct trie *t, uint32_t idx)
@@ -41,6 +49,42 @@ static uint8_t *node_data(const struct trie *t, uint32_t idx)
 static bool bit_at(const uint8_t *data, uint32_t index)
 {
     return (data[index / 8] >> (7 - index % 8)) & 1;
+}
+
+static uint32_t ld(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static void st(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
+static void store_data(struct trie *t, uint32_t node, const uint8_t *src)
+{
+    uint8_t *dst = node_data(t, node);
+    for (uint32_t i = 0; i < t->data_size; i++)
+        __atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+}
+
+static void write_begin(struct trie *t)
+{
+    __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void write_end(struct trie *t) { __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELEASE); }
+
+/* common_prefix for lock-free lookups: node bytes and prefix length read atomically. */
+static uint32_t common_prefix_racy(const struct trie *t, uint32_t node, uint32_t node_prefixlen,
+                                   const uint8_t *key_data, uint32_t key_prefixlen)
+{
+    const uint8_t *nd = node_data(t, node);
+    uint32_t limit = node_prefixlen < key_prefixlen ? node_prefixlen : key_prefixlen;
+    uint32_t bits = 0;
+    for (uint32_t i = 0; i < t->data_size && bits < limit; i++) {
+        uint8_t diff = __atomic_load_n(&nd[i], __ATOMIC_RELAXED) ^ key_data[i];
+        if (diff) {
+            bits += (uint32_t)__builtin_clz((unsigned)diff) - 24;
+            break;
+        }
+        bits += 8;
+    }
+    return bits < limit ? bits : limit;
 }
 
 /* Leading bits that node and key have in common, up to both prefix lengths. */
@@ -99,6 +143,7 @@ static int lpm_init(struct xdpvm_map *map, char *err, size_t err_size)
     t->data_size = s->key_size - 4;
     t->max_prefixlen = t->data_size * 8;
     t->root = NIL;
+    t->entries_limit = s->max_entries;
     uint32_t node_count = 2 * s->max_entries;
     t->nodes = calloc(node_count, sizeof(*t->nodes));
     t->data = calloc(node_count, t->data_size);
@@ -122,7 +167,7 @@ static int lpm_init(struct xdpvm_map *map, char *err, size_t err_size)
     for (uint32_t i = 0; i < s->max_entries; i++)
         t->free_slots[i] = s->max_entries - 1 - i;
     t->free_slot_count = s->max_entries;
-    pthread_rwlock_init(&t->lock, NULL);
+    pthread_mutex_init(&t->lock, NULL);
     map->impl = t;
     return 0;
 oom:
@@ -133,7 +178,7 @@ oom:
 static void lpm_destroy(struct xdpvm_map *map)
 {
     struct trie *t = map->impl;
-    pthread_rwlock_destroy(&t->lock);
+    pthread_mutex_destroy(&t->lock);
     free(t->nodes);
     free(t->data);
     free(t->free_nodes);
@@ -171,32 +216,70 @@ static uint32_t longest_match(const struct trie *t, const void *key)
     return found;
 }
 
+/* Value slot of the longest matching prefix, or NIL, without the lock (see the top). */
+static uint32_t longest_match_lockless(const struct trie *t, const void *key)
+{
+    uint32_t prefixlen;
+    const uint8_t *data;
+    read_key(key, &prefixlen, &data);
+    uint32_t *seq = (uint32_t *)&t->seq;
+    uint32_t max_steps = 2 * t->entries_limit;
+    for (;;) {
+        uint32_t before = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+        if (before & 1) {
+            sched_yield();
+            continue;
+        }
+        uint32_t found = NIL, steps = 0;
+        uint32_t node = ld(&t->root);
+        while (node != NIL && steps++ <= max_steps) {
+            const struct lnode *n = &t->nodes[node];
+            uint32_t node_prefixlen = ld(&n->prefixlen), slot = ld(&n->value_slot);
+            uint32_t matchlen = common_prefix_racy(t, node, node_prefixlen, data, prefixlen);
+            if (matchlen == t->max_prefixlen) {
+                if (slot != NIL)
+                    found = slot;
+                break;
+            }
+            if (matchlen < node_prefixlen)
+                break;
+            if (slot != NIL)
+                found = slot;
+            node = ld(&n->child[bit_at(data, node_prefixlen)]);
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(seq, __ATOMIC_RELAXED) == before)
+            return found;
+    }
+}
+
 static void *lpm_lookup(struct xdpvm_map *map, const void *key, unsigned cpu)
 {
     (void)cpu;
     struct trie *t = map->impl;
-    pthread_rwlock_rdlock(&t->lock);
-    uint32_t node = longest_match(t, key);
-    void *value = node == NIL ? NULL : slot_value(map, t->nodes[node].value_slot);
-    pthread_rwlock_unlock(&t->lock);
-    return value;
+    uint32_t slot = longest_match_lockless(t, key);
+    return slot == NIL ? NULL : slot_value(map, slot);
 }
 
 static int lpm_user_lookup(struct xdpvm_map *map, const void *key, void *value)
 {
     struct trie *t = map->impl;
-    pthread_rwlock_rdlock(&t->lock);
+    pthread_mutex_lock(&t->lock);
     uint32_t node = longest_match(t, key);
     if (node != NIL)
         memcpy(value, slot_value(map, t->nodes[node].value_slot), map->spec.value_size);
-    pthread_rwlock_unlock(&t->lock);
+    pthread_mutex_unlock(&t->lock);
     return node == NIL ? -ENOENT : 0;
 }
 
 static uint32_t take_node(struct trie *t)
 {
     uint32_t idx = t->free_nodes[--t->free_node_count];
-    t->nodes[idx] = (struct lnode){{NIL, NIL}, 0, NIL};
+    struct lnode *n = &t->nodes[idx];
+    st(&n->child[0], NIL);
+    st(&n->child[1], NIL);
+    st(&n->prefixlen, 0);
+    st(&n->value_slot, NIL);
     return idx;
 }
 
@@ -229,7 +312,8 @@ static int lpm_update(struct xdpvm_map *map, const void *key, const void *value,
     if (prefixlen > t->max_prefixlen)
         return -EINVAL;
     int ret = 0;
-    pthread_rwlock_wrlock(&t->lock);
+    pthread_mutex_lock(&t->lock);
+    write_begin(t);
     uint32_t *link = &t->root;
     uint32_t node, matchlen = 0;
     while ((node = *link) != NIL) {
@@ -252,12 +336,12 @@ static int lpm_update(struct xdpvm_map *map, const void *key, const void *value,
         } else if (t->entries >= map->spec.max_entries) {
             ret = -ENOSPC;
         } else {
-            n->value_slot = take_slot(map, t, value);
+            st(&n->value_slot, take_slot(map, t, value));
         }
         /* The kernel replaces the node, so the key's bits past the prefix are the ones
          * get_next_key reports from now on. */
         if (ret == 0)
-            memcpy(node_data(t, node), data, t->data_size);
+            store_data(t, node, data);
         goto out;
     }
     if (flags == XDPVM_EXIST) {
@@ -269,27 +353,28 @@ static int lpm_update(struct xdpvm_map *map, const void *key, const void *value,
         goto out;
     }
     uint32_t fresh = take_node(t);
-    t->nodes[fresh].prefixlen = prefixlen;
-    memcpy(node_data(t, fresh), data, t->data_size);
-    t->nodes[fresh].value_slot = take_slot(map, t, value);
+    st(&t->nodes[fresh].prefixlen, prefixlen);
+    store_data(t, fresh, data);
+    st(&t->nodes[fresh].value_slot, take_slot(map, t, value));
     if (node == NIL) {
-        *link = fresh;
+        st(link, fresh);
     } else if (matchlen == prefixlen) {
         /* the new prefix contains the existing node: it becomes its parent */
-        t->nodes[fresh].child[bit_at(node_data(t, node), matchlen)] = node;
-        *link = fresh;
+        st(&t->nodes[fresh].child[bit_at(node_data(t, node), matchlen)], node);
+        st(link, fresh);
     } else {
         /* they diverge after matchlen bits: join them under an intermediate node */
         uint32_t join = take_node(t);
-        t->nodes[join].prefixlen = matchlen;
-        memcpy(node_data(t, join), node_data(t, node), t->data_size);
+        st(&t->nodes[join].prefixlen, matchlen);
+        store_data(t, join, node_data(t, node));
         bool fresh_right = bit_at(data, matchlen);
-        t->nodes[join].child[fresh_right] = fresh;
-        t->nodes[join].child[!fresh_right] = node;
-        *link = join;
+        st(&t->nodes[join].child[fresh_right], fresh);
+        st(&t->nodes[join].child[!fresh_right], node);
+        st(link, join);
     }
 out:
-    pthread_rwlock_unlock(&t->lock);
+    write_end(t);
+    pthread_mutex_unlock(&t->lock);
     return ret;
 }
 
@@ -301,7 +386,7 @@ static int lpm_delete(struct xdpvm_map *map, const void *key)
     read_key(key, &prefixlen, &data);
     if (prefixlen > t->max_prefixlen)
         return -EINVAL;
-    pthread_rwlock_wrlock(&t->lock);
+    pthread_mutex_lock(&t->lock);
     uint32_t *link = &t->root, *parent_link = &t->root;
     uint32_t parent = NIL, node, matchlen = 0;
     while ((node = *link) != NIL) {
@@ -315,26 +400,28 @@ static int lpm_delete(struct xdpvm_map *map, const void *key)
     }
     if (node == NIL || t->nodes[node].prefixlen != prefixlen || matchlen != prefixlen ||
         t->nodes[node].value_slot == NIL) {
-        pthread_rwlock_unlock(&t->lock);
+        pthread_mutex_unlock(&t->lock);
         return -ENOENT;
     }
+    write_begin(t);
     struct lnode *n = &t->nodes[node];
     put_slot(t, n->value_slot);
-    n->value_slot = NIL;
+    st(&n->value_slot, NIL);
     if (n->child[0] != NIL && n->child[1] != NIL) {
         /* still joins two subtrees: keep it as an intermediate node */
     } else if (parent != NIL && t->nodes[parent].value_slot == NIL && n->child[0] == NIL &&
                n->child[1] == NIL) {
         /* a leaf under an intermediate node: the sibling replaces the intermediate node */
         struct lnode *p = &t->nodes[parent];
-        *parent_link = p->child[0] == node ? p->child[1] : p->child[0];
+        st(parent_link, p->child[0] == node ? p->child[1] : p->child[0]);
         put_node(t, parent);
         put_node(t, node);
     } else {
-        *link = n->child[0] != NIL ? n->child[0] : n->child[1];
+        st(link, n->child[0] != NIL ? n->child[0] : n->child[1]);
         put_node(t, node);
     }
-    pthread_rwlock_unlock(&t->lock);
+    write_end(t);
+    pthread_mutex_unlock(&t->lock);
     return 0;
 }
 
@@ -353,10 +440,10 @@ static uint32_t collect_postorder(const struct trie *t, uint32_t node, uint32_t 
 static int lpm_get_next_key(struct xdpvm_map *map, const void *key, void *next_key)
 {
     struct trie *t = map->impl;
-    pthread_rwlock_rdlock(&t->lock);
+    pthread_mutex_lock(&t->lock);
     uint32_t *order = malloc(((size_t)t->entries + 1) * sizeof(uint32_t));
     if (!order) {
-        pthread_rwlock_unlock(&t->lock);
+        pthread_mutex_unlock(&t->lock);
         return -ENOMEM;
     }
     uint32_t count = collect_postorder(t, t->root, order, 0);
@@ -382,7 +469,7 @@ static int lpm_get_next_key(struct xdpvm_map *map, const void *key, void *next_k
         ret = 0;
     }
     free(order);
-    pthread_rwlock_unlock(&t->lock);
+    pthread_mutex_unlock(&t->lock);
     return ret;
 }
 
