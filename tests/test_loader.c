@@ -274,6 +274,49 @@ static void test_skipped_program_type(void)
     xdpvm_object__close(obj);
 }
 
+/* Turning a program off before load: the object loads without it; "?sec" starts off. */
+static void test_autoload(void)
+{
+    const char *test = "autoload_off_skips_a_program"; /* its unsupported helper no longer matters */
+    struct xdpvm_object *obj = open_object("loader_err_helper", 1);
+    struct xdpvm_program *p = obj ? xdpvm_object__find_program_by_name(obj, "reads_kernel") : NULL;
+    int off = p ? xdpvm_program__set_autoload(p, false) : -1;
+    int load = p ? xdpvm_object__load(obj) : -1;
+    int after = p ? xdpvm_program__set_autoload(p, true) : -1;
+    test_check(p && off == 0 && !xdpvm_program__autoload(p) && load == 0 && after == -EBUSY &&
+                   !xdpvm_program__prog(p),
+               test, "set_autoload %d, load %d (%s), set after load %d", off, load, xdpvm_last_error(), after);
+    xdpvm_object__close(obj);
+
+    /* The opposite: turning on a program of a type xdpvm does not run. */
+    obj = open_object("loader_mixed", 1);
+    p = obj ? xdpvm_object__find_program_by_name(obj, "on_write") : NULL;
+    int on = p ? xdpvm_program__set_autoload(p, true) : 0;
+    test_check(p && on == -ENOTSUP && strstr(xdpvm_last_error(), "tracepoint/syscalls/sys_enter_write"),
+               "autoload_unsupported_type_refused", "got %d: %s", on, xdpvm_last_error());
+    xdpvm_object__close(obj);
+}
+
+static void test_core_relocations(void)
+{
+    const char *test = "core_relocations_keep_compiled_offsets";
+    struct xdpvm_object *obj = open_object("loader_core", 1);
+    bool warned = warning_text && strstr(warning_text, "CO-RE relocations are not applied");
+    if (!obj || xdpvm_object__load(obj)) {
+        test_fail(test, "%s", xdpvm_last_error());
+        xdpvm_object__close(obj);
+        return;
+    }
+    uint8_t pkt[1600];
+    struct xdpvm_outcome small, big;
+    bool ran = run_xdpvm(test, obj, "core_length", pkt, make_packet(0, pkt), &small) &&
+               run_xdpvm(test, obj, "core_length", pkt, make_packet(3, pkt), &big);
+    if (ran)
+        test_check(warned && small.ret == XDPVM_XDP_PASS && big.ret == XDPVM_XDP_DROP, test,
+                   "warning %d, actions %u %u", warned, small.ret, big.ret);
+    xdpvm_object__close(obj);
+}
+
 /* Each program gets the subprograms it calls, each once, calls made relative again. */
 static void test_link_subprograms(void)
 {
@@ -867,6 +910,7 @@ int main(void)
     test_open_programs();
     test_link_subprograms();
     test_skipped_program_type();
+    test_autoload();
     test_rodata_frozen_after_load();
     test_errors();
 
@@ -882,6 +926,7 @@ int main(void)
     test_run_globals(true);
     test_run_subprograms();
     test_run_callbacks();
+    test_core_relocations();
 
     test_names_match_libbpf("loader_maps");
     test_names_match_libbpf("loader_globals");
@@ -896,6 +941,8 @@ int main(void)
     differential("kernel_same_results_globals_knob_set", "loader_globals", globals, 1, knobs_drop_over_100);
     differential("kernel_same_results_subprograms", "loader_subprogs", subprogs, 2, NULL);
     differential("kernel_same_results_callbacks_tail_calls", "loader_callbacks", callbacks, 2, NULL);
+    static const char *const core[] = {"core_length"};
+    differential("kernel_same_results_core_relocations", "loader_core", core, 1, NULL);
     close_warnings();
     return test_exit_code();
 }

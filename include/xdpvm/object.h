@@ -86,6 +86,12 @@ const char *xdpvm_program__section(const struct xdpvm_program *prog);
 /* enum xdpvm_prog_type (kernel enum bpf_prog_type numbering); 0 for a section type xdpvm
  * does not run (those programs are skipped by load with a warning). */
 int xdpvm_program__type(const struct xdpvm_program *prog);
+/* Whether load links this program (libbpf's autoload): true by default, false for sections
+ * written "?xdp" and for types xdpvm does not run. Turning it off before load lets an object
+ * load when another of its programs would not (an unsupported helper, say). 0, -EBUSY after
+ * load, -ENOTSUP to turn on an unsupported type. */
+bool xdpvm_program__autoload(const struct xdpvm_program *prog);
+int xdpvm_program__set_autoload(struct xdpvm_program *prog, bool autoload);
 /* Instructions in the object before linking (count in *count). */
 const void *xdpvm_program__raw_insns(const struct xdpvm_program *prog, size_t *count);
 /* The engine's program after load: linked instructions, maps, helpers, exec. NULL before

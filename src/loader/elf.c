@@ -273,7 +273,9 @@ static int add_programs(struct xdpvm_object *obj)
         if (sec->kind != SEC_CODE || sec->size == 0 || strcmp(sec->name, ".text") == 0)
             continue;
         bool known;
-        enum xdpvm_prog_type type = loader_prog_type_for_section(sec->name, &known);
+        /* libbpf: a '?' before the section name means "not loaded unless asked for". */
+        bool optional = sec->name[0] == '?';
+        enum xdpvm_prog_type type = loader_prog_type_for_section(sec->name + optional, &known);
         size_t found = 0;
         for (size_t i = 0; i < obj->sym_count; i++) {
             const struct loader_symbol *s = &obj->syms[i];
@@ -294,7 +296,8 @@ static int add_programs(struct xdpvm_object *obj)
             snprintf(p->name, sizeof(p->name), "%s", s->name);
             snprintf(p->section, sizeof(p->section), "%s", sec->name);
             p->type = type;
-            p->skipped = !known;
+            p->unsupported = !known;
+            p->autoload = known && !optional;
             p->sec = si;
             p->first_insn = s->value / sizeof(struct xdpvm_insn);
             p->insn_count = loader_function_length(obj, s);

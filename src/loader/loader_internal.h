@@ -79,7 +79,8 @@ struct xdpvm_program {
     char name[64];
     char section[128];
     enum xdpvm_prog_type type;
-    bool skipped;        /* section type xdpvm does not run */
+    bool unsupported;    /* section type xdpvm does not run */
+    bool autoload;       /* load links it (libbpf's autoload; off for "?sec" and unsupported) */
     size_t sec;          /* ELF section index */
     size_t first_insn;   /* in the section */
     size_t insn_count;

@@ -425,6 +425,32 @@ static void fix_up_datasecs(struct xdpvm_object *obj)
     }
 }
 
+/* CO-RE relocations (.BTF.ext) adapt field offsets to the running kernel's BTF; xdpvm runs
+ * no kernel, so offsets stay as compiled, which is right for UAPI structs such as xdp_md. */
+static void warn_about_core_relocations(const struct xdpvm_object *obj)
+{
+    /* struct btf_ext_header: magic, version, flags, hdr_len, then (offset, length) pairs for
+     * func_info, line_info and, when hdr_len covers it, core_relo. */
+    enum { MAGIC = 0xeb9f, CORE_RELO_LEN_AT = 28, HEADER_WITH_CORE = 32 };
+    for (size_t i = 1; i < obj->sec_count; i++) {
+        if (strcmp(obj->secs[i].name, ".BTF.ext") || obj->secs[i].type != SHT_PROGBITS)
+            continue;
+        Elf_Data *d = elf_getdata(elf_getscn(obj->elf, i), NULL);
+        if (!d || !d->d_buf || d->d_size < HEADER_WITH_CORE)
+            return;
+        const uint8_t *h = d->d_buf;
+        uint16_t magic;
+        uint32_t header_len, core_len;
+        memcpy(&magic, h, sizeof(magic));
+        memcpy(&header_len, h + 4, sizeof(header_len));
+        memcpy(&core_len, h + CORE_RELO_LEN_AT, sizeof(core_len));
+        if (magic == MAGIC && header_len >= HEADER_WITH_CORE && core_len > 0)
+            loader_warn(obj, "%s: CO-RE relocations are not applied: field offsets stay as compiled (there is no kernel BTF to match)",
+                        obj->path);
+        return;
+    }
+}
+
 struct xdpvm_object_map *loader_map_at(const struct xdpvm_object *obj, size_t sec, uint64_t offset)
 {
     for (size_t i = 0; i < obj->map_count; i++) {
@@ -452,8 +478,10 @@ int loader_parse_maps(struct xdpvm_object *obj)
                 loader_warn(obj, "%s: section '.BTF' is invalid; BTF-defined maps cannot be read", obj->path);
         }
     }
-    if (!err)
+    if (!err) {
         fix_up_datasecs(obj);
+        warn_about_core_relocations(obj);
+    }
     for (size_t i = 1; i < obj->sec_count && !err; i++) {
         if (obj->secs[i].kind == SEC_MAPS_BTF) {
             btf_maps_sec = i;

@@ -199,7 +199,7 @@ int xdpvm_object__load(struct xdpvm_object *obj)
     int err = create_maps(obj);
     for (size_t i = 0; i < obj->prog_count && !err; i++) {
         struct xdpvm_program *p = &obj->progs[i];
-        if (p->skipped)
+        if (!p->autoload)
             continue;
         err = loader_link_program(obj, p);
         /* The interpreter's load-time checks, now rather than at the first packet. */
@@ -281,7 +281,20 @@ struct xdpvm_program *xdpvm_object__find_program_by_section(const struct xdpvm_o
 
 const char *xdpvm_program__name(const struct xdpvm_program *prog) { return prog->name; }
 const char *xdpvm_program__section(const struct xdpvm_program *prog) { return prog->section; }
-int xdpvm_program__type(const struct xdpvm_program *prog) { return prog->skipped ? 0 : (int)prog->type; }
+int xdpvm_program__type(const struct xdpvm_program *prog) { return prog->unsupported ? 0 : (int)prog->type; }
+bool xdpvm_program__autoload(const struct xdpvm_program *prog) { return prog->autoload; }
+
+int xdpvm_program__set_autoload(struct xdpvm_program *prog, bool autoload)
+{
+    if (prog->obj->loaded || prog->obj->load_failed)
+        return loader_error(EBUSY, "%s: program '%s': autoload can only change before load", prog->obj->path,
+                            prog->name);
+    if (autoload && prog->unsupported)
+        return loader_error(ENOTSUP, "%s: program '%s': xdpvm does not run programs of section '%s'", prog->obj->path,
+                            prog->name, prog->section);
+    prog->autoload = autoload;
+    return 0;
+}
 
 const void *xdpvm_program__raw_insns(const struct xdpvm_program *prog, size_t *count)
 {
