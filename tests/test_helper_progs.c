@@ -376,9 +376,9 @@ static void xdp_programs(void)
     struct xdpvm_object *obj = open_xdpvm(test, "helper_xdp");
     if (!obj)
         return;
-    static struct run_out out[3];
-    static const char *const progs[] = {"adjust", "csum", "redir"};
-    for (int p = 0; p < 3; p++)
+    static struct run_out out[4];
+    static const char *const progs[] = {"adjust", "csum", "redir", "bytes"};
+    for (int p = 0; p < 4; p++)
         if (!run_xdpvm(test, obj, progs[p], NULL, &out[p]))
             goto done;
     uint8_t pkt[64];
@@ -400,8 +400,10 @@ static void xdp_programs(void)
         {35, 0x1234}, {36, 3},
         {40, XDPVM_XDP_REDIRECT}, {41, XDPVM_XDP_ABORTED}, {42, XDPVM_XDP_PASS},
         {43, XDPVM_XDP_REDIRECT}, {44, XDPVM_XDP_DROP}, {45, XDPVM_XDP_ABORTED},
+        {52, 64}, {53, 0}, {54, pkt[56] | pkt[63] << 8}, {55, -EINVAL}, {56, -EFAULT},
+        {57, 0}, {58, -EINVAL},
     };
-    if (!check_results(test, "xdpvm", out[2].results, want, sizeof(want) / sizeof(want[0])))
+    if (!check_results(test, "xdpvm", out[3].results, want, sizeof(want) / sizeof(want[0])))
         goto done;
     /* adjust: the tail regrew over zeroes, then the program marked byte 20 */
     uint8_t adjusted[64] = {0};
@@ -428,9 +430,14 @@ static void xdp_programs(void)
                   (const void *)out[2].redirect_map, out[2].redirect_key);
         goto done;
     }
+    if (out[3].ret != XDPVM_XDP_TX || memcmp(out[3].data + 2, "XDPVMXDP", 8) ||
+        memcmp(out[3].data + 10, pkt + 10, 54)) {
+        test_fail(test, "bytes: store_bytes did not write exactly bytes 2..9");
+        goto done;
+    }
     test_pass(test);
     if (!use_jit)
-        compare_with_kernel("helper_progs_xdp_vs_kernel", "helper_xdp", progs, 3, out, true, want,
+        compare_with_kernel("helper_progs_xdp_vs_kernel", "helper_xdp", progs, 4, out, true, want,
                         sizeof(want) / sizeof(want[0]), NULL);
 done:
     xdpvm_object__close(obj);
@@ -493,7 +500,7 @@ static void misc_programs(void)
         {6, 10}, {7, 45}, {8, 4}, {9, 6}, {10, -EINVAL}, {11, (uint32_t)-E2BIG},
         {12, 4}, {13, 100}, {14, 6}, {15, 2}, {16, 4}, {17, 100}, {18, 406}, {19, -EINVAL},
         {20, 31}, {21, 3 * 1000 + 6 * 100 + 153}, {22, 3 * 1000 + 6 * 100 + 153},
-        {23, 3 * 1000 + 6 * 100 + 3}, {26, 3}, {24, 1 + XDPVM_MAX_TAIL_CALLS}, {25, 1},
+        {23, 3 * 1000 + 6 * 100 + 3}, {26, 3}, {27, 1}, {28, 1}, {29, 0}, {30, 1}, {24, 1 + XDPVM_MAX_TAIL_CALLS}, {25, 1},
     };
     ok = ok && check_results(test, "xdpvm", out[1].results, want, sizeof(want) / sizeof(want[0]));
     if (ok && (!trace_text || strcmp(trace_text, message))) {

@@ -79,8 +79,9 @@ static void table(void)
 {
     const char *name = "helpers_table_prototypes_names";
     const struct xdpvm_helper_table *generic = xdpvm_helpers_for(XDPVM_PROG_SCHED_CLS);
-    static const uint32_t ids[] = {1, 2, 3, 5, 6, 7, 8, 12, 23, 28, 44, 51, 54, 65, 69, 87, 88,
-                                   89, 125, 130, 131, 132, 133, 164, 181};
+    static const uint32_t ids[] = {1, 2, 3, 5, 6, 7, 8, 12, 23, 28, 42, 44, 51, 54, 65, 69, 87,
+                                   88, 89, 125, 130, 131, 132, 133, 160, 164, 181, 188, 189,
+                                   190, 195, 208};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         const struct xdpvm_helper *h = xdp_table->by_id[ids[i]];
         EXPECT(h && h->id == ids[i] && h->fn);
@@ -174,6 +175,28 @@ static void adjust_meta(void)
     EXPECT_EQ(call(run, 54, P(run->ctx), (uint64_t)-4, 0, 0, 0), (uint64_t)-524);
     EXPECT_EQ(call(run, 44, P(run->ctx), (uint64_t)-4, 0, 0, 0), 0);
     EXPECT_EQ(f.buff.md.data_meta, f.buff.md.data + 1);
+    test_pass(name);
+done:
+    frame_free(&f);
+}
+
+static void load_store_bytes(void)
+{
+    const char *name = "helpers_xdp_load_store_bytes";
+    struct frame f;
+    EXPECT(frame_init(&f, 256, 64));
+    struct xdpvm_run *run = &f.run;
+    uint8_t buf[16] = {0};
+    EXPECT_EQ(call(run, 188, P(run->ctx), 0, 0, 0, 0), 64);
+    EXPECT_EQ(call(run, 189, P(run->ctx), 60, P(buf), 4, 0), 0);
+    EXPECT(buf[0] == 60 && buf[3] == 63);
+    EXPECT_EQ(call(run, 189, P(run->ctx), 61, P(buf), 4, 0), (uint64_t)-EINVAL);
+    EXPECT_EQ(call(run, 189, P(run->ctx), 0x10000, P(buf), 4, 0), (uint64_t)-EFAULT);
+    EXPECT_EQ(call(run, 189, P(run->ctx), (uint64_t)-1, P(buf), 4, 0), (uint64_t)-EFAULT);
+    memcpy(buf, "\xaa\xbb", 2);
+    EXPECT_EQ(call(run, 190, P(run->ctx), 10, P(buf), 2, 0), 0);
+    EXPECT(f.page[256 + 10] == 0xaa && f.page[256 + 11] == 0xbb && f.page[256 + 12] == 12);
+    EXPECT_EQ(call(run, 190, P(run->ctx), 63, P(buf), 2, 0), (uint64_t)-EINVAL);
     test_pass(name);
 done:
     frame_free(&f);
@@ -435,6 +458,7 @@ static void maps_and_ringbuf(void)
     struct xdpvm_run run = {.cpu = 1};
     EXPECT(pc && q && rb);
     EXPECT_EQ(call(&run, 8, 0, 0, 0, 0, 0), 1);
+    EXPECT_EQ(call(&run, 42, 0, 0, 0, 0, 0), 0);
     uint32_t key = 1;
     uint64_t v = 77;
     EXPECT_EQ(call(&run, 2, P(pc), P(&key), P(&v), BPF_ANY, 0), 0);
@@ -442,6 +466,11 @@ static void maps_and_ringbuf(void)
     uint64_t *slot = (uint64_t *)(uintptr_t)call(&run, 1, P(pc), P(&key), 0, 0, 0);
     EXPECT(slot && *slot == 77 && slot == xdpvm_map_lookup(pc, &key, 1));
     EXPECT_EQ(call(&run, 3, P(pc), P(&key), 0, 0, 0), (uint64_t)-EINVAL);
+    /* another worker's slot */
+    EXPECT(call(&run, 195, P(pc), P(&key), 1, 0, 0) == P(slot));
+    EXPECT(call(&run, 195, P(pc), P(&key), 0, 0, 0) == P(xdpvm_map_lookup(pc, &key, 0)));
+    EXPECT_EQ(call(&run, 195, P(pc), P(&key), 2, 0, 0), 0);
+    EXPECT_EQ(call(&run, 195, P(q), P(&key), 0, 0, 0), 0); /* not per-CPU */
     uint32_t a = 5, out = 0;
     EXPECT_EQ(call(&run, 87, P(q), P(&a), 0, 0, 0), 0);
     a = 6;
@@ -473,6 +502,11 @@ static void maps_and_ringbuf(void)
     uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     EXPECT(t1 <= t2 && t2 <= now && now - t1 < 1000000000ull);
     EXPECT(call(&run, 125, 0, 0, 0, 0, 0) >= t1 - 1000000000ull);
+    uint64_t coarse = call(&run, 160, 0, 0, 0, 0, 0);
+    EXPECT(coarse <= now + 10000000ull && now - coarse < 1000000000ull); /* within a tick */
+    clock_gettime(CLOCK_TAI, &ts);
+    uint64_t tai = call(&run, 208, 0, 0, 0, 0, 0);
+    EXPECT(tai >= (uint64_t)ts.tv_sec * 1000000000ull);
     uint64_t first = call(&run, 7, 0, 0, 0, 0, 0), distinct = 0;
     for (int i = 0; i < 100; i++) {
         uint64_t r = call(&run, 7, 0, 0, 0, 0, 0);
@@ -554,6 +588,7 @@ int main(void)
     adjust_head();
     adjust_meta();
     adjust_tail();
+    load_store_bytes();
     csum_diff();
     redirects();
     trace_printk();

@@ -50,6 +50,20 @@ static uint64_t clock_ns(clockid_t clock)
 
 HELPER_FN(ktime_get_ns) { return clock_ns(CLOCK_MONOTONIC); }
 HELPER_FN(ktime_get_boot_ns) { return clock_ns(CLOCK_BOOTTIME); }
+HELPER_FN(ktime_get_coarse_ns) { return clock_ns(CLOCK_MONOTONIC_COARSE); }
+HELPER_FN(ktime_get_tai_ns) { return clock_ns(CLOCK_TAI); }
+HELPER_FN(get_numa_node_id) { return 0; } /* one memory node */
+
+/* Another worker's slot of a per-CPU map; NULL past the last worker (the kernel: past
+ * nr_cpu_ids) and for maps that are not per-CPU. */
+HELPER_FN(map_lookup_percpu_elem)
+{
+    struct xdpvm_map *map = map_arg(r1);
+    uint32_t cpu = (uint32_t)r3;
+    if (!map || !xdpvm_map_is_percpu(xdpvm_map_get_spec(map)->type) || cpu >= xdpvm_map_ncpus(map))
+        return 0;
+    return (uint64_t)(uintptr_t)xdpvm_map_lookup(map, ptr_arg(r2), cpu);
+}
 
 /* xorshift64* per thread, seeded from the clock and the thread's own address. */
 HELPER_FN(get_prandom_u32)
@@ -226,37 +240,46 @@ HELPER_FN(loop)
 
 /* id, name, return type, argument types, changes packet pointers, XDP only */
 #define XDPVM_HELPERS(X)                                                                        \
-    X(1, map_lookup_elem, RET_PTR_TO_MAP_VALUE_OR_NULL, A(CONST_MAP_PTR, PTR_TO_MAP_KEY), 0, 0) \
-    X(2, map_update_elem, RET_INTEGER,                                                          \
-      A(CONST_MAP_PTR, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, ANYTHING), 0, 0)                       \
-    X(3, map_delete_elem, RET_INTEGER, A(CONST_MAP_PTR, PTR_TO_MAP_KEY), 0, 0)                 \
-    X(5, ktime_get_ns, RET_INTEGER, A(DONTCARE), 0, 0)                                          \
-    X(6, trace_printk, RET_INTEGER, A(PTR_TO_MEM, CONST_SIZE), 0, 0)                            \
-    X(7, get_prandom_u32, RET_INTEGER, A(DONTCARE), 0, 0)                                       \
-    X(8, get_smp_processor_id, RET_INTEGER, A(DONTCARE), 0, 0)                                  \
-    X(12, tail_call, RET_VOID, A(PTR_TO_CTX, CONST_MAP_PTR, ANYTHING), 0, 0)                    \
-    X(23, redirect, RET_INTEGER, A(ANYTHING, ANYTHING), 0, 1)                                   \
-    X(28, csum_diff, RET_INTEGER,                                                               \
-      A(PTR_TO_MEM_OR_NULL, CONST_SIZE_OR_ZERO, PTR_TO_MEM_OR_NULL, CONST_SIZE_OR_ZERO,         \
-        ANYTHING), 0, 0)                                                                        \
-    X(44, xdp_adjust_head, RET_INTEGER, A(PTR_TO_CTX, ANYTHING), 1, 1)                          \
-    X(51, redirect_map, RET_INTEGER, A(CONST_MAP_PTR, ANYTHING, ANYTHING), 0, 1)                \
-    X(54, xdp_adjust_meta, RET_INTEGER, A(PTR_TO_CTX, ANYTHING), 1, 1)                          \
-    X(65, xdp_adjust_tail, RET_INTEGER, A(PTR_TO_CTX, ANYTHING), 1, 1)                          \
-    X(69, fib_lookup, RET_INTEGER, A(PTR_TO_CTX, PTR_TO_MEM, CONST_SIZE, ANYTHING), 0, 1)       \
-    X(87, map_push_elem, RET_INTEGER, A(CONST_MAP_PTR, PTR_TO_MAP_VALUE, ANYTHING), 0, 0)       \
-    X(88, map_pop_elem, RET_INTEGER, A(CONST_MAP_PTR, PTR_TO_UNINIT_MAP_VALUE), 0, 0)           \
-    X(89, map_peek_elem, RET_INTEGER, A(CONST_MAP_PTR, PTR_TO_UNINIT_MAP_VALUE), 0, 0)          \
-    X(125, ktime_get_boot_ns, RET_INTEGER, A(DONTCARE), 0, 0)                                   \
-    X(130, ringbuf_output, RET_INTEGER,                                                         \
-      A(CONST_MAP_PTR, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING), 0, 0)                         \
-    X(131, ringbuf_reserve, RET_PTR_TO_ALLOC_MEM_OR_NULL,                                       \
-      A(CONST_MAP_PTR, CONST_ALLOC_SIZE_OR_ZERO, ANYTHING), 0, 0)                               \
-    X(132, ringbuf_submit, RET_VOID, A(PTR_TO_ALLOC_MEM, ANYTHING), 0, 0)                       \
-    X(133, ringbuf_discard, RET_VOID, A(PTR_TO_ALLOC_MEM, ANYTHING), 0, 0)                      \
-    X(164, for_each_map_elem, RET_INTEGER,                                                      \
-      A(CONST_MAP_PTR, PTR_TO_FUNC, PTR_TO_STACK_OR_NULL, ANYTHING), 0, 0)                      \
-    X(181, loop, RET_INTEGER, A(ANYTHING, PTR_TO_FUNC, PTR_TO_STACK_OR_NULL, ANYTHING), 0, 0)
+    X(1, map_lookup_elem, RET_PTR_TO_MAP_VALUE_OR_NULL, A(CONST_MAP_PTR, PTR_TO_MAP_KEY), 0, 0)  \
+    X(2, map_update_elem, RET_INTEGER,                                                           \
+      A(CONST_MAP_PTR, PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE, ANYTHING), 0, 0)                        \
+    X(3, map_delete_elem, RET_INTEGER, A(CONST_MAP_PTR, PTR_TO_MAP_KEY), 0, 0)                   \
+    X(5, ktime_get_ns, RET_INTEGER, A(DONTCARE), 0, 0)                                           \
+    X(6, trace_printk, RET_INTEGER, A(PTR_TO_MEM, CONST_SIZE), 0, 0)                             \
+    X(7, get_prandom_u32, RET_INTEGER, A(DONTCARE), 0, 0)                                        \
+    X(8, get_smp_processor_id, RET_INTEGER, A(DONTCARE), 0, 0)                                   \
+    X(12, tail_call, RET_VOID, A(PTR_TO_CTX, CONST_MAP_PTR, ANYTHING), 0, 0)                     \
+    X(23, redirect, RET_INTEGER, A(ANYTHING, ANYTHING), 0, 1)                                    \
+    X(28, csum_diff, RET_INTEGER,                                                                \
+      A(PTR_TO_MEM_OR_NULL, CONST_SIZE_OR_ZERO, PTR_TO_MEM_OR_NULL, CONST_SIZE_OR_ZERO,          \
+        ANYTHING), 0, 0)                                                                         \
+    X(42, get_numa_node_id, RET_INTEGER, A(DONTCARE), 0, 0)                                      \
+    X(44, xdp_adjust_head, RET_INTEGER, A(PTR_TO_CTX, ANYTHING), 1, 1)                           \
+    X(51, redirect_map, RET_INTEGER, A(CONST_MAP_PTR, ANYTHING, ANYTHING), 0, 1)                 \
+    X(54, xdp_adjust_meta, RET_INTEGER, A(PTR_TO_CTX, ANYTHING), 1, 1)                           \
+    X(65, xdp_adjust_tail, RET_INTEGER, A(PTR_TO_CTX, ANYTHING), 1, 1)                           \
+    X(69, fib_lookup, RET_INTEGER, A(PTR_TO_CTX, PTR_TO_MEM, CONST_SIZE, ANYTHING), 0, 1)        \
+    X(87, map_push_elem, RET_INTEGER, A(CONST_MAP_PTR, PTR_TO_MAP_VALUE, ANYTHING), 0, 0)        \
+    X(88, map_pop_elem, RET_INTEGER, A(CONST_MAP_PTR, PTR_TO_UNINIT_MAP_VALUE), 0, 0)            \
+    X(89, map_peek_elem, RET_INTEGER, A(CONST_MAP_PTR, PTR_TO_UNINIT_MAP_VALUE), 0, 0)           \
+    X(125, ktime_get_boot_ns, RET_INTEGER, A(DONTCARE), 0, 0)                                    \
+    X(130, ringbuf_output, RET_INTEGER,                                                          \
+      A(CONST_MAP_PTR, PTR_TO_MEM, CONST_SIZE_OR_ZERO, ANYTHING), 0, 0)                          \
+    X(131, ringbuf_reserve, RET_PTR_TO_ALLOC_MEM_OR_NULL,                                        \
+      A(CONST_MAP_PTR, CONST_ALLOC_SIZE_OR_ZERO, ANYTHING), 0, 0)                                \
+    X(132, ringbuf_submit, RET_VOID, A(PTR_TO_ALLOC_MEM, ANYTHING), 0, 0)                        \
+    X(133, ringbuf_discard, RET_VOID, A(PTR_TO_ALLOC_MEM, ANYTHING), 0, 0)                       \
+    X(160, ktime_get_coarse_ns, RET_INTEGER, A(DONTCARE), 0, 0)                                  \
+    X(164, for_each_map_elem, RET_INTEGER,                                                       \
+      A(CONST_MAP_PTR, PTR_TO_FUNC, PTR_TO_STACK_OR_NULL, ANYTHING), 0, 0)                       \
+    X(181, loop, RET_INTEGER, A(ANYTHING, PTR_TO_FUNC, PTR_TO_STACK_OR_NULL, ANYTHING), 0, 0)    \
+    X(188, xdp_get_buff_len, RET_INTEGER, A(PTR_TO_CTX), 0, 1)                                   \
+    X(189, xdp_load_bytes, RET_INTEGER, A(PTR_TO_CTX, ANYTHING, PTR_TO_UNINIT_MEM, CONST_SIZE),  \
+      0, 1)                                                                                      \
+    X(190, xdp_store_bytes, RET_INTEGER, A(PTR_TO_CTX, ANYTHING, PTR_TO_MEM, CONST_SIZE), 0, 1)  \
+    X(195, map_lookup_percpu_elem, RET_PTR_TO_MAP_VALUE_OR_NULL,                                 \
+      A(CONST_MAP_PTR, PTR_TO_MAP_KEY, ANYTHING), 0, 0)                                          \
+    X(208, ktime_get_tai_ns, RET_INTEGER, A(DONTCARE), 0, 0)
 
 #define ARG1(a) XDPVM_ARG_##a
 #define ARGS_1(a) {ARG1(a)}

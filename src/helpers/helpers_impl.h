@@ -19,6 +19,9 @@ HELPER_FN(xdp_adjust_head);
 HELPER_FN(xdp_adjust_meta);
 HELPER_FN(xdp_adjust_tail);
 HELPER_FN(fib_lookup);
+HELPER_FN(xdp_get_buff_len);
+HELPER_FN(xdp_load_bytes);
+HELPER_FN(xdp_store_bytes);
 
 /* helpers.c */
 HELPER_FN(csum_diff);

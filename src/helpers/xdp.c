@@ -85,6 +85,45 @@ HELPER_FN(xdp_adjust_tail)
     return 0;
 }
 
+/* Frames have no fragments here: the buffer is the linear packet. */
+HELPER_FN(xdp_get_buff_len)
+{
+    struct xdpvm_xdp_buff *x = xdp_of(run);
+    return x ? x->md.data_end - x->md.data : 0;
+}
+
+/* Kernel bpf_xdp_pointer rules: offset or len above 0xffff is -EFAULT, a range past the
+ * packet -EINVAL. */
+static uint8_t *xdp_range(struct xdpvm_xdp_buff *x, uint32_t offset, uint32_t len, int *err)
+{
+    *err = 0;
+    if (!x)
+        *err = -EINVAL;
+    else if (offset > 0xffff || len > 0xffff)
+        *err = -EFAULT;
+    else if (offset + len > x->md.data_end - x->md.data)
+        *err = -EINVAL;
+    return *err ? NULL : addr(x->md.data + offset);
+}
+
+HELPER_FN(xdp_load_bytes)
+{
+    int err;
+    uint8_t *src = xdp_range(xdp_of(run), (uint32_t)r2, (uint32_t)r4, &err);
+    if (src)
+        memcpy((void *)(uintptr_t)r3, src, (uint32_t)r4);
+    return helper_err(err);
+}
+
+HELPER_FN(xdp_store_bytes)
+{
+    int err;
+    uint8_t *dst = xdp_range(xdp_of(run), (uint32_t)r2, (uint32_t)r4, &err);
+    if (dst)
+        memmove(dst, (const void *)(uintptr_t)r3, (uint32_t)r4);
+    return helper_err(err);
+}
+
 HELPER_FN(redirect)
 {
     struct xdpvm_xdp_buff *x = xdp_of(run);

@@ -145,6 +145,12 @@ int misc(struct xdp_md *ctx)
     k = 51;
     v = bpf_map_lookup_elem(&pcpu_table, &k);
     put(26, v ? *v : 0); /* the callback's in-place write hit this CPU's slot */
+    __u64 *mine = bpf_map_lookup_percpu_elem(&pcpu_table, &k, bpf_get_smp_processor_id());
+    put(27, mine == v);
+    put(28, bpf_map_lookup_percpu_elem(&pcpu_table, &k, 1u << 20) == 0);
+    put(29, bpf_get_numa_node_id());
+    __u64 tai = bpf_ktime_get_tai_ns(), coarse = bpf_ktime_get_coarse_ns();
+    put(30, tai > coarse && coarse > 0);
     return XDP_PASS;
 }
 

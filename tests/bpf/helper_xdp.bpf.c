@@ -1,6 +1,7 @@
 /* XDP helpers from a program: xdp_adjust_head/meta/tail at and past their limits, csum_diff
  * values and an incremental IPv4 checksum update, redirect and redirect_map results, and
- * fib_lookup. Results go to results[]: adjust 0..31, csum 32..39, redirect 40..47, fib 48..51.
+ * fib_lookup. Results go to results[]: adjust 0..31, csum 32..39, redirect 40..47, fib 48..51,
+ * bytes 52..58.
  * Run on a 64-byte Ethernet/IPv4/UDP packet by tests/test_helper_progs.c. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -128,6 +129,23 @@ int redir(struct xdp_md *ctx)
     put(44, bpf_redirect_map(&xsks, 0, XDP_DROP));
     put(45, bpf_redirect_map(&ports, 0, 1 << 5));
     return bpf_redirect_map(&ports, 0, 0);
+}
+
+/* xdp_get_buff_len, xdp_load_bytes and xdp_store_bytes at and past the packet's end. */
+SEC("xdp")
+int bytes(struct xdp_md *ctx)
+{
+    __u8 buf[8] = {};
+    __u32 len = bpf_xdp_get_buff_len(ctx);
+    put(52, len);
+    put(53, bpf_xdp_load_bytes(ctx, len - 8, buf, sizeof(buf)));
+    put(54, buf[0] | buf[7] << 8);
+    put(55, bpf_xdp_load_bytes(ctx, len - 7, buf, sizeof(buf)));
+    put(56, bpf_xdp_load_bytes(ctx, 0x10000, buf, sizeof(buf)));
+    __builtin_memcpy(buf, "XDPVMXDP", 8);
+    put(57, bpf_xdp_store_bytes(ctx, 2, buf, sizeof(buf)));
+    put(58, bpf_xdp_store_bytes(ctx, len - 4, buf, sizeof(buf)));
+    return XDP_TX;
 }
 
 /* Routes the packet by its destination with the user-supplied table (docs/HELPERS.md). */
