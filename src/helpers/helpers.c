@@ -205,7 +205,8 @@ HELPER_FN(for_each_map_elem)
     if (r4 != 0 || !map)
         return helper_err(-EINVAL);
     if (!run->call_subprog) {
-        xdpvm_run_fail(run, 0, -EOPNOTSUPP, "for_each_map_elem: this executor cannot call back");
+        xdpvm_run_fail(run, run->error_pc, -EOPNOTSUPP,
+                       "for_each_map_elem: this executor cannot call back");
         return helper_err(-EOPNOTSUPP);
     }
     struct for_each_state st = {.run = run, .callback = r2, .map = r1, .ctx = r3};
@@ -227,7 +228,8 @@ HELPER_FN(loop)
     if (nr_loops > BPF_MAX_LOOPS)
         return (uint32_t)-E2BIG;
     if (!run->call_subprog) {
-        xdpvm_run_fail(run, 0, -EOPNOTSUPP, "bpf_loop: this executor cannot call back");
+        xdpvm_run_fail(run, run->error_pc, -EOPNOTSUPP,
+                       "bpf_loop: this executor cannot call back");
         return helper_err(-EOPNOTSUPP);
     }
     for (uint32_t i = 0; i < nr_loops; i++) {
