@@ -10,6 +10,9 @@ int cmd_disasm(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* Shared helpers for commands (tools/common.c). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -15,6 +15,9 @@ static const struct command commands[] = {
     {"disasm", cmd_disasm, "disasm FILE.o [--section NAME] [--syntax llvm|asm] [--json]"},
     {"map", cmd_map, "map list|dump FILE.o [--map NAME] [--json]"},
     {"run", cmd_run, "run PROG.o --in IN.pcap [--out-pass P.pcap] [--out-tx T.pcap] [--json] [--trace] ..."},
+    {"attach", cmd_attach, "attach PROG.o --dev IF [--section S] [--mode native|skb] [--json]"},
+    {"detach", cmd_detach, "detach --dev IF [--json]"},
+    {"status", cmd_status, "status [--dev IF] [--json]"},
     {"gen", cmd_gen, "gen --dev IF --in P.pcap [--rate PPS] [--count N | --duration S] [--mode auto|afxdp|afpacket] [--json]"},
 };
 
