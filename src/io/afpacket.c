@@ -19,10 +19,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "xdp/xdp.h"
+
 #define BLOCK_SIZE (1u << 18)
 #define BLOCK_COUNT 16u
 #define BLOCK_TIMEOUT_MS 2u
-#define MAX_PACKET (XDPVM_PORT_FRAME_SIZE - XDPVM_PORT_HEADROOM - 320u)
+#define MAX_PACKET XDPVM_XDP_MAX_PACKET
 
 struct xdpvm_afpacket {
     uint8_t *ring;

@@ -13,17 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Largest packet an XDP buffer holds: frame minus headroom minus the kernel's tailroom
- * reserve (skb_shared_info), as in src/xdp. */
-#define PORT_MAX_PACKET (XDPVM_PORT_FRAME_SIZE - XDPVM_PORT_HEADROOM - 320u)
-
-/* Frames below 4 GiB: MAP_32BIT places the mapping in the low 2 GiB on x86-64. */
-static void *low_alloc(size_t size)
-{
-    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
-                     -1, 0);
-    return mem == MAP_FAILED ? NULL : mem;
-}
+#include "xdp/xdp.h"
 
 const char *xdpvm_port_mode_name(enum xdpvm_port_mode mode)
 {
@@ -52,7 +42,7 @@ int xdpvm_frame_pool_init(struct xdpvm_frame_pool *pool, uint32_t frame_count, c
 {
     memset(pool, 0, sizeof(*pool));
     size_t bytes = (size_t)frame_count * XDPVM_PORT_FRAME_SIZE;
-    pool->base = low_alloc(bytes);
+    pool->base = xdpvm_xdp_low_alloc(bytes);
     if (!pool->base) {
         snprintf(err, err_size, "cannot allocate %zu bytes of frames below 4 GiB: %s", bytes,
                  strerror(errno));
@@ -60,7 +50,7 @@ int xdpvm_frame_pool_init(struct xdpvm_frame_pool *pool, uint32_t frame_count, c
     }
     pool->free = calloc(frame_count, sizeof(*pool->free));
     if (!pool->free) {
-        munmap(pool->base, bytes);
+        xdpvm_xdp_low_free(pool->base, bytes);
         pool->base = NULL;
         snprintf(err, err_size, "out of memory for the frame pool");
         return -1;
@@ -76,7 +66,7 @@ int xdpvm_frame_pool_init(struct xdpvm_frame_pool *pool, uint32_t frame_count, c
 void xdpvm_frame_pool_destroy(struct xdpvm_frame_pool *pool)
 {
     if (pool->base)
-        munmap(pool->base, (size_t)pool->frame_count * XDPVM_PORT_FRAME_SIZE);
+        xdpvm_xdp_low_free(pool->base, (size_t)pool->frame_count * XDPVM_PORT_FRAME_SIZE);
     free(pool->free);
     memset(pool, 0, sizeof(*pool));
 }
@@ -224,11 +214,11 @@ struct xdpvm_port *xdpvm_port_open(const struct xdpvm_port_opts *opts,
         return NULL;
     }
     uint32_t mtu;
-    if (xdpvm_iface_mtu(opts->ifname, &mtu) == 0 && mtu + 14 + 4 > PORT_MAX_PACKET) {
+    if (xdpvm_iface_mtu(opts->ifname, &mtu) == 0 && mtu + 14 + 4 > XDPVM_XDP_MAX_PACKET) {
         snprintf(err, err_size,
                  "interface '%s' has MTU %u: a frame of %u bytes (plus Ethernet header) does not "
                  "fit the %u bytes an XDP buffer holds; lower it (ip link set dev %s mtu 3500)",
-                 opts->ifname, mtu, mtu, PORT_MAX_PACKET, opts->ifname);
+                 opts->ifname, mtu, mtu, XDPVM_XDP_MAX_PACKET, opts->ifname);
         return NULL;
     }
     uint32_t queues = xdpvm_iface_rx_queues(opts->ifname);
