@@ -180,6 +180,7 @@ int cmd_gen(int argc, char **argv)
         cli_error("gen: %s", err);
         goto out_packets;
     }
+    live_quiet_libraries();
     struct xdpvm_port_opts opts = {
         .ifname = dev, .queue = (uint32_t)queue, .mode = mode, .rx = false, .tx = true,
         .ring_size = 2048,

@@ -211,7 +211,7 @@ out:
     return rc;
 }
 
-static int apply_map_set(struct xdpvm_object *obj, const char *option)
+int apply_map_set(struct xdpvm_object *obj, const char *option)
 {
     char where[300];
     snprintf(where, sizeof(where), "--map-set %s", option);
@@ -337,7 +337,7 @@ static bool json_hex(struct json_reader *r, char *buf, size_t cap)
     }
 }
 
-static int apply_maps_file(struct xdpvm_object *obj, const char *path)
+int apply_maps_file(struct xdpvm_object *obj, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -481,8 +481,8 @@ static void json_print_string(FILE *out, const char *s)
     fputc('"', out);
 }
 
-static struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path,
-                                          const char *section)
+struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path,
+                                   const char *section)
 {
     struct xdpvm_program *p;
     if (section) {
@@ -517,6 +517,8 @@ struct trace_capture {
 
 int cmd_run(int argc, char **argv)
 {
+    if (cli_has_flag(argc, argv, "--dev"))
+        return run_live(argc, argv); /* live ports: tools/run_live.c */
     struct run_args args;
     int rc = parse_args(argc, argv, &args);
     if (rc)

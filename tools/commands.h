@@ -14,6 +14,18 @@ int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
+/* `xdpvm run ... --dev IF`: the live data path (tools/run_live.c). */
+int run_live(int argc, char **argv);
+/* Silence libbpf/libxdp chatter unless XDPVM_VERBOSE is set (tools/run_live.c). */
+void live_quiet_libraries(void);
+/* Shared by run and run_live (tools/cmd_run.c): put --map-set / --maps-file entries into a
+ * loaded object; pick the XDP program of --section (or the first). Errors are printed. */
+struct xdpvm_object;
+struct xdpvm_program;
+int apply_map_set(struct xdpvm_object *obj, const char *option);
+int apply_maps_file(struct xdpvm_object *obj, const char *path);
+struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path, const char *section);
+
 /* Shared helpers for commands (tools/common.c). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True when argv contains --json (bpftool style); commands then print one JSON document. */
