@@ -293,9 +293,10 @@ int run_live(int argc, char **argv)
                     a.queues, a.queues == 1 ? "" : "s",
                     xdpvm_live_tap_name(live, p)[0] ? ", XDP_PASS to TAP " : "",
                     xdpvm_live_tap_name(live, p));
-        fprintf(stderr, "xdpvm: running %s (%s); Ctrl-C stops\n", xdpvm_program__name(program),
-                opts.prog->jit_code ? "jit" : opts.prog->verified ? "interpreter" : "interpreter (checked)");
     }
+    /* Even with --quiet: scripts wait for this line to know traffic will be handled. */
+    fprintf(stderr, "xdpvm: running %s (%s); Ctrl-C stops\n", xdpvm_program__name(program),
+            opts.prog->jit_code ? "jit" : opts.prog->verified ? "interpreter" : "interpreter (checked)");
 
     bool tty = isatty(STDERR_FILENO);
     struct xdpvm_live_counts prev[XDPVM_LIVE_MAX_PORTS];

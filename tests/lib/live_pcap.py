@@ -3,8 +3,9 @@
 
   live_pcap.py make OUT --smac M --dmac M --src IP --dst IP [--count N] [--ttl T,...]
       IPv4/UDP frames, one per TTL in turn, payload numbered so each packet is distinct.
-  live_pcap.py dump FILE
-      one line per packet: hex of the frame (for comparing bytes between runs).
+  live_pcap.py dump FILE [--smac M] [--swap]
+      one line per packet: hex of the frame (for comparing bytes between runs); only frames
+      from source MAC M; --swap: with the Ethernet addresses exchanged (a reflector's output).
   live_pcap.py check-router FILE --smac M --dmac M --ttl-in T
       checks every IPv4 frame: MACs as given, TTL = T-1, valid IPv4 header checksum; prints
       "ok N" or the first problem.
@@ -65,7 +66,14 @@ def main():
         write(sys.argv[2], [frame(mac(o["smac"]), mac(o["dmac"]), ip(o["src"]), ip(o["dst"]),
                                   ttls[i % len(ttls)], i) for i in range(n)])
     elif cmd == "dump":
-        for fr in read(sys.argv[2]): print(fr.hex())
+        args = sys.argv[3:]
+        swap = "--swap" in args
+        if swap: args.remove("--swap")
+        o = opts(args)
+        for fr in read(sys.argv[2]):
+            if "smac" in o and fr[6:12] != mac(o["smac"]): continue
+            if swap: fr = fr[6:12] + fr[0:6] + fr[12:]
+            print(fr.hex())
     elif cmd == "check-router":
         o = opts(sys.argv[3:])
         n = 0

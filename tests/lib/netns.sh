@@ -66,10 +66,9 @@ ns_add() { # short-name
 }
 
 veth_add() { # ns1 if1 ns2 if2
+  # Created inside the namespaces, so ifindexes are small (devmaps are indexed by them).
   local ns1="$LIVE_ID-$1" ns2="$LIVE_ID-$3"
-  ip link add "$LIVE_ID-t1" type veth peer name "$LIVE_ID-t2" || return 1
-  ip link set "$LIVE_ID-t1" netns "$ns1" name "$2" || return 1
-  ip link set "$LIVE_ID-t2" netns "$ns2" name "$4" || return 1
+  ip -n "$ns1" link add "$2" type veth peer name "$4" netns "$ns2" || return 1
   ip netns exec "$ns1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
   ip netns exec "$ns2" sysctl -qw "net.ipv6.conf.$4.disable_ipv6=1"
   ip -n "$ns1" link set "$2" up && ip -n "$ns2" link set "$4" up
@@ -87,7 +86,8 @@ if_stat() { nsx "$1" cat "/sys/class/net/$2/statistics/$3"; }
 # Start a capture of an interface into a pcap file in the background; returns once it runs.
 capture_start() { # ns ifname file
   local log="$3.log"
-  nsx "$1" dumpcap -q -i "$2" -w "$3" >"$log" 2>&1 &
+  # ip directly, not through a shell function: $! must be dumpcap itself.
+  ip netns exec "$LIVE_ID-$1" dumpcap -q -i "$2" -w "$3" >"$log" 2>&1 &
   local pid=$!
   LIVE_PIDS+=("$pid")
   CAPTURE_PID=$pid
