@@ -2,6 +2,7 @@
 #include "live.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
