@@ -21,6 +21,8 @@
 #include <xdp/libxdp.h>
 
 #include "io/live.h"
+#include "jit/jit.h"
+#include "verifier/verifier.h"
 #include "map_print.h"
 #include "xdpvm/xdpvm.h"
 
@@ -30,7 +32,9 @@ static const char live_usage[] =
     "usage: xdpvm run PROG.o --dev IF[,IF...] [--queues N] [--mode auto|afxdp|afpacket]\n"
     "                 [--busy-poll] [--skb] [--no-tap] [--section S] [--duration SECONDS]\n"
     "                 [--map-set MAP:KEYHEX:VALUEHEX ...] [--maps-file F.json] [--dump-maps]\n"
-    "                 [--json] [--quiet]\n"
+    "                 [--no-verify] [--interp] [--json] [--quiet]\n"
+    "  The program is verified, then JIT-compiled (--interp: interpreted); a program the\n"
+    "  verifier rejects (or --no-verify) runs in the checked interpreter.\n"
     "  XDP_PASS frames go to a TAP device per port named xv-<ifname> (created, up, with the\n"
     "  port's MAC), where the host stack receives them; --no-tap drops them instead.\n";
 
@@ -74,7 +78,7 @@ struct live_args {
     unsigned queues;
     double duration;
     enum xdpvm_port_mode mode;
-    bool busy_poll, skb, no_tap, json, quiet, dump_maps;
+    bool busy_poll, skb, no_tap, json, quiet, dump_maps, no_verify, interp;
 };
 
 static int usage_error(const char *what, const char *arg)
@@ -97,7 +101,8 @@ static int parse_live_args(int argc, char **argv, struct live_args *a)
         else if (!strcmp(o, "--skb")) a->skb = true;
         else if (!strcmp(o, "--no-tap")) a->no_tap = true;
         else if (!strcmp(o, "--dump-maps")) a->dump_maps = true;
-        else if (!strcmp(o, "--no-verify") || !strcmp(o, "--interp")) ;
+        else if (!strcmp(o, "--no-verify")) a->no_verify = true;
+        else if (!strcmp(o, "--interp")) a->interp = true;
         else if (o[0] == '-' && o[1]) {
             if (!v)
                 return usage_error("%s needs a value", o);
@@ -272,6 +277,21 @@ int run_live(int argc, char **argv)
             goto out;
     if (a.maps_file && apply_maps_file(obj, a.maps_file) < 0)
         goto out;
+
+    struct xdpvm_prog *runnable = xdpvm_program__prog(program);
+    if (!a.no_verify) {
+        struct xdpvm_verify_opts vopts = {0};
+        struct xdpvm_verify_result vres;
+        if (xdpvm_verify(runnable, &vopts, &vres) != 0) {
+            fprintf(stderr, "xdpvm: %s: the verifier rejects program '%s' at instruction %zu: %s; "
+                    "running it in the checked interpreter\n", a.object, xdpvm_program__name(program),
+                    vres.error_insn, vres.reason);
+        } else if (!a.interp && xdpvm_jit_available()) {
+            char jit_err[512];
+            if (xdpvm_jit_compile(runnable, &(struct xdpvm_jit_opts){0}, jit_err, sizeof(jit_err)) < 0)
+                fprintf(stderr, "xdpvm: %s: JIT: %s; interpreting\n", a.object, jit_err);
+        }
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
