@@ -512,44 +512,109 @@ static void test_corrupted(const char *object)
     free(copy);
 }
 
-/* Found by `make fuzz`: a second section named .BTF leaked the first one's parsed BTF. The
- * object gets one by renaming .BTF.ext (pointing its name at the ".BTF" string). */
-static void test_duplicate_btf_section(void)
+/* Section headers of an object image, for tests that damage one on purpose. */
+struct image_section {
+    size_t header_at; /* file offset of its Elf64_Shdr */
+    Elf64_Shdr header;
+    const char *name;
+};
+
+static size_t image_sections(const uint8_t *image, size_t len, struct image_section *out, size_t max)
 {
-    const char *test = "error_duplicate_btf_section";
-    size_t len;
-    uint8_t *image = (uint8_t *)test_read_file(object_path("loader_maps"), &len);
     Elf64_Ehdr eh;
-    if (!image || len < sizeof(eh)) {
-        test_fail(test, "cannot read loader_maps.o");
-        free(image);
-        return;
-    }
+    if (len < sizeof(eh))
+        return 0;
     memcpy(&eh, image, sizeof(eh));
-    uint32_t btf_name = UINT32_MAX;
-    size_t ext_header = 0;
     Elf64_Shdr names;
+    if (eh.e_shoff + (size_t)eh.e_shnum * sizeof(Elf64_Shdr) > len || eh.e_shstrndx >= eh.e_shnum)
+        return 0;
     memcpy(&names, image + eh.e_shoff + (size_t)eh.e_shstrndx * sizeof(Elf64_Shdr), sizeof(names));
-    for (size_t i = 1; i < eh.e_shnum; i++) {
-        Elf64_Shdr sh;
-        memcpy(&sh, image + eh.e_shoff + i * sizeof(sh), sizeof(sh));
-        const char *name = (const char *)image + names.sh_offset + sh.sh_name;
-        if (strcmp(name, ".BTF") == 0)
-            btf_name = sh.sh_name;
-        else if (strcmp(name, ".BTF.ext") == 0)
-            ext_header = eh.e_shoff + i * sizeof(sh);
+    size_t n = 0;
+    for (size_t i = 1; i < eh.e_shnum && n < max; i++, n++) {
+        out[n].header_at = eh.e_shoff + i * sizeof(Elf64_Shdr);
+        memcpy(&out[n].header, image + out[n].header_at, sizeof(Elf64_Shdr));
+        out[n].name = (const char *)image + names.sh_offset + out[n].header.sh_name;
     }
-    if (btf_name == UINT32_MAX || !ext_header) {
-        test_fail(test, "loader_maps.o has no .BTF and .BTF.ext");
+    return n;
+}
+
+static struct image_section *find_section(struct image_section *secs, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(secs[i].name, name) == 0)
+            return &secs[i];
+    return NULL;
+}
+
+/* Open (and load) a damaged copy of an object; expect a failure whose message has needle. */
+static void expect_damaged(const char *test, uint8_t *image, size_t len, const char *needle)
+{
+    XDPVM_OPEN_OPTS(opts, .object_name = "damaged.o", .quiet = true, .ncpus = 1);
+    struct xdpvm_object *obj = xdpvm_object__open_mem(image, len, &opts);
+    int err = obj ? xdpvm_object__load(obj) : -errno;
+    test_check(err < 0 && strstr(xdpvm_last_error(), needle), test, "expected an error with '%s', got %d: %s", needle,
+               err, xdpvm_last_error());
+    xdpvm_object__close(obj);
+}
+
+static void test_damaged_objects(void)
+{
+    size_t len;
+    uint8_t *original = (uint8_t *)test_read_file(object_path("loader_maps"), &len);
+    uint8_t *image = original ? malloc(len) : NULL;
+    struct image_section secs[64];
+    size_t n = image ? image_sections(original, len, secs, 64) : 0;
+    struct image_section *btf = find_section(secs, n, ".BTF"), *ext = find_section(secs, n, ".BTF.ext");
+    struct image_section *xdp = find_section(secs, n, "xdp");
+    if (!btf || !ext || !xdp) {
+        test_fail("damaged_objects", "cannot read the sections of loader_maps.o");
+        free(original);
         free(image);
         return;
     }
-    memcpy(image + ext_header + offsetof(Elf64_Shdr, sh_name), &btf_name, sizeof(btf_name));
-    XDPVM_OPEN_OPTS(opts, .object_name = "two_btf.o", .quiet = true);
-    struct xdpvm_object *obj = xdpvm_object__open_mem(image, len, &opts);
-    test_check(!obj && strstr(xdpvm_last_error(), "more than one .BTF section"), test, "got: %s",
-               obj ? "an object" : xdpvm_last_error());
-    xdpvm_object__close(obj);
+
+    /* Found by `make fuzz`: a second section named .BTF leaked the first one's parsed BTF.
+     * .BTF.ext renamed (its name pointed at the ".BTF" string) makes one. */
+    memcpy(image, original, len);
+    memcpy(image + ext->header_at + offsetof(Elf64_Shdr, sh_name), &btf->header.sh_name, sizeof(uint32_t));
+    expect_damaged("error_duplicate_btf_section", image, len, "damaged.o: more than one .BTF section");
+
+    /* A code section whose contents lie beyond the end of the file. */
+    memcpy(image, original, len);
+    uint64_t beyond = len + 4096;
+    memcpy(image + xdp->header_at + offsetof(Elf64_Shdr, sh_offset), &beyond, sizeof(beyond));
+    expect_damaged("error_section_outside_file", image, len, "section 'xdp'");
+
+    /* A helper call to an id the kernel does not have. */
+    memcpy(image, original, len);
+    bool patched = false;
+    for (uint64_t at = xdp->header.sh_offset; at + 8 <= xdp->header.sh_offset + xdp->header.sh_size; at += 8) {
+        if (image[at] == 0x85 && (image[at + 1] & 0xf0) == 0) { /* call, src = helper */
+            int32_t id = 9999;
+            memcpy(image + at + 4, &id, sizeof(id));
+            patched = true;
+            break;
+        }
+    }
+    if (patched)
+        expect_damaged("error_helper_unknown_to_kernel", image, len,
+                       "call to helper 9999, which the kernel does not have");
+    else
+        test_fail("error_helper_unknown_to_kernel", "no helper call in loader_maps.o's xdp section");
+
+    /* A relocation type the BPF target does not define, on the first relocation of xdp. */
+    memcpy(image, original, len);
+    struct image_section *rel = find_section(secs, n, ".relxdp");
+    if (rel && rel->header.sh_size >= sizeof(Elf64_Rel)) {
+        Elf64_Rel r;
+        memcpy(&r, image + rel->header.sh_offset, sizeof(r));
+        r.r_info = ELF64_R_INFO(ELF64_R_SYM(r.r_info), 77);
+        memcpy(image + rel->header.sh_offset, &r, sizeof(r));
+        expect_damaged("error_unknown_relocation_type", image, len, "unknown relocation type 77 on lddw");
+    } else {
+        test_fail("error_unknown_relocation_type", "loader_maps.o has no .relxdp");
+    }
+    free(original);
     free(image);
 }
 
@@ -914,7 +979,7 @@ int main(void)
     test_rodata_frozen_after_load();
     test_errors();
 
-    test_duplicate_btf_section();
+    test_damaged_objects();
     test_truncated("loader_subprogs");
     test_truncated("loader_globals");
     test_corrupted("loader_subprogs");

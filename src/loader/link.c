@@ -35,8 +35,19 @@ static const char *reloc_name(uint32_t type)
     case RELOC_64_ABS32: return "R_BPF_64_ABS32";
     case RELOC_64_NODYLD32: return "R_BPF_64_NODYLD32";
     case RELOC_64_32: return "R_BPF_64_32";
-    default: return "unknown";
+    default: return NULL;
     }
+}
+
+/* "relocation R_BPF_64_32" or "unknown relocation type 77", for messages. */
+static const char *describe_reloc(uint32_t type, char *buf, size_t size)
+{
+    const char *name = reloc_name(type);
+    if (name)
+        snprintf(buf, size, "relocation %s", name);
+    else
+        snprintf(buf, size, "unknown relocation type %u", type);
+    return buf;
 }
 
 enum { CODE_LDDW = XDPVM_CLASS_LD | XDPVM_MODE_IMM | XDPVM_SIZE_DW, CODE_CALL = XDPVM_CLASS_JMP | XDPVM_JMP_CALL };
@@ -178,8 +189,8 @@ static int resolve_lddw(struct linker *l, size_t at, const struct loader_reloc *
                             AT_ARGS(l, at, u), insn->src);
     }
     if (reloc->type != RELOC_64_64)
-        return loader_error(EINVAL, AT "relocation %s (%u) on lddw, expected R_BPF_64_64", AT_ARGS(l, at, u),
-                            reloc_name(reloc->type), reloc->type);
+        return loader_error(EINVAL, AT "%s on lddw, expected R_BPF_64_64", AT_ARGS(l, at, u),
+                            describe_reloc(reloc->type, (char[48]){0}, 48));
     const struct loader_symbol *sym = &l->obj->syms[reloc->sym];
     if (sym->shndx == SHN_UNDEF)
         return undefined_symbol(l, at, sym);
@@ -240,8 +251,8 @@ static int resolve_local_call(struct linker *l, size_t at, const struct loader_r
     int64_t target;
     if (reloc) {
         if (reloc->type != RELOC_64_32)
-            return loader_error(EINVAL, AT "relocation %s (%u) on a call, expected R_BPF_64_32", AT_ARGS(l, at, u),
-                                reloc_name(reloc->type), reloc->type);
+            return loader_error(EINVAL, AT "%s on a call, expected R_BPF_64_32", AT_ARGS(l, at, u),
+                                describe_reloc(reloc->type, (char[48]){0}, 48));
         const struct loader_symbol *sym = &l->obj->syms[reloc->sym];
         if (sym->shndx == SHN_UNDEF)
             return undefined_symbol(l, at, sym);
@@ -304,8 +315,8 @@ static int resolve(struct linker *l)
             else
                 err = loader_error(ENOTSUP, AT "kfunc calls are not supported", AT_ARGS(l, at, u));
         } else if (reloc) {
-            err = loader_error(EINVAL, AT "relocation %s (%u) on an instruction that is neither lddw nor call (opcode 0x%02x)",
-                               AT_ARGS(l, at, u), reloc_name(reloc->type), reloc->type, insn->code);
+            err = loader_error(EINVAL, AT "%s on an instruction that is neither lddw nor call (opcode 0x%02x)",
+                               AT_ARGS(l, at, u), describe_reloc(reloc->type, (char[48]){0}, 48), insn->code);
         }
         if (err)
             return err;
