@@ -25,6 +25,7 @@ struct xdpvm_program;
 int apply_map_set(struct xdpvm_object *obj, const char *option);
 int apply_maps_file(struct xdpvm_object *obj, const char *path);
 struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path, const char *section);
+int cmd_verify(int argc, char **argv);
 
 /* Shared helpers for commands (tools/common.c). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"attach", cmd_attach, "attach PROG.o --dev IF [--section S] [--mode native|skb] [--json]"},
     {"detach", cmd_detach, "detach --dev IF [--json]"},
     {"status", cmd_status, "status [--dev IF] [--json]"},
+    {"verify", cmd_verify, "verify PROG.o [--section S] [--log-level 0|1|2] [--json]"},
     {"gen", cmd_gen, "gen --dev IF --in P.pcap [--rate PPS] [--count N | --duration S] [--mode auto|afxdp|afpacket] [--json]"},
 };
 

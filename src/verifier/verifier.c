@@ -49,6 +49,8 @@ struct stored_state {
     struct stored_state *next;    /* same instruction */
     uint32_t branches;            /* paths from here still being explored */
     uint64_t hash;                /* vstate_hash of state */
+    bool callback_boundary;       /* back at a callback-calling helper: a new iteration starts */
+    uint32_t pc;
 };
 
 struct path_block {
@@ -193,6 +195,9 @@ static const struct path_step *path_add(struct env *env, const struct path_step 
 
 /* ---- structure ---- */
 
+/* lddw src=BPF_PSEUDO_FUNC: imm is the callback's offset from the next instruction. */
+static int64_t func_target(const struct xdpvm_decoded *d, size_t index) { return (int64_t)index + 1 + d->imm; }
+
 static bool is_cond_jump(enum xdpvm_shape s) { return s == XDPVM_SHAPE_JMP_IMM || s == XDPVM_SHAPE_JMP_REG; }
 
 static int check_structure(struct env *env)
@@ -226,13 +231,14 @@ static int check_structure(struct env *env)
         if (info->shape == XDPVM_SHAPE_CALL_LOCAL)
             is_start[xdpvm_isa_jump_target(d, i)] = true;
         if (info->shape == XDPVM_SHAPE_LDDW && d->src == XDPVM_PSEUDO_FUNC) {
-            if (d->imm64 >= n || !(env->flags[d->imm64] & INSN_START)) {
+            int64_t t = func_target(d, i);
+            if (t < 0 || (size_t)t >= n || !(env->flags[t] & INSN_START)) {
                 env->result->error_insn = i;
-                rc = reject(env, NULL, "insn %zu: the callback reference points to instruction %" PRIu64
-                            ", which is not an instruction of the program", i, d->imm64);
+                rc = reject(env, NULL, "insn %zu: the callback reference points to instruction %" PRId64
+                            ", which is not an instruction of the program", i, t);
                 break;
             }
-            is_start[d->imm64] = true;
+            is_start[t] = true;
         }
         if (info->shape == XDPVM_SHAPE_CALLX) {
             env->result->error_insn = i;
@@ -290,7 +296,7 @@ static int check_structure(struct env *env)
             shape == XDPVM_SHAPE_CALL_LOCAL)
             succ[ns++] = xdpvm_isa_jump_target(d, i);
         if (shape == XDPVM_SHAPE_LDDW && d->src == XDPVM_PSEUDO_FUNC)
-            succ[ns++] = (int64_t)d->imm64;
+            succ[ns++] = func_target(d, i);
         for (int k = 0; k < ns; k++) {
             if (succ[k] < 0 || (size_t)succ[k] >= n || (env->flags[succ[k]] & INSN_REACHED))
                 continue;
@@ -432,7 +438,8 @@ static void scrub_spill(struct slot *s)
         return;
     uint8_t kind = is_const_zero(&s->spill) ? SLOT_ZERO : SLOT_MISC;
     for (int b = 0; b < 8; b++)
-        s->bytes[b] = kind;
+        if (s->bytes[b] == SLOT_SPILL)
+            s->bytes[b] = kind;
     mark_not_init(&s->spill);
 }
 
@@ -503,12 +510,18 @@ static int stack_read(struct env *env, struct vstate *st, unsigned regno, const 
     if (!out)
         return 0;
     if (a.fixed && byte_of(a.lo) == 0 && *stack_byte(f, a.lo) == SLOT_SPILL) {
-        const struct reg *sp = &f->slots[slot_of(a.lo)].spill;
-        if (size == 8) {
+        const struct slot *slot = &f->slots[slot_of(a.lo)];
+        const struct reg *sp = &slot->spill;
+        unsigned spilled = 0;
+        while (spilled < 8 && slot->bytes[spilled] == SLOT_SPILL)
+            spilled++;
+        if (size == spilled) {
             *out = *sp;
+            if (sign_extend)
+                mark_scalar(out, scalar_sext(sp->v, size * 8, false));
             return 0;
         }
-        if (scalar_is_const(&sp->v)) {
+        if (size < spilled && scalar_is_const(&sp->v)) {
             uint64_t v = sp->v.var.value & ((1ull << (size * 8)) - 1);
             if (sign_extend)
                 v = size == 1 ? (uint64_t)(int64_t)(int8_t)v : size == 2 ? (uint64_t)(int64_t)(int16_t)v
@@ -549,6 +562,16 @@ static int stack_write(struct env *env, struct vstate *st, const struct reg *ptr
     if (size == 8 && byte_of(a.lo) == 0 && value) {
         s->spill = *value;
         memset(s->bytes, SLOT_SPILL, 8);
+        return 0;
+    }
+    /* A narrower number stored at the start of a slot stays known too (loop counters kept in
+     * 32-bit stack variables), as in the kernel. */
+    if (byte_of(a.lo) == 0 && value && value->type == REG_SCALAR && !is_const_zero(value)) {
+        scrub_spill(s);
+        mark_scalar(&s->spill, size == 4 ? scalar_zext32(value->v)
+                                         : scalar_alu(XDPVM_ALU_AND, false, value->v,
+                                                      scalar_const((1ull << (size * 8)) - 1), false));
+        memset(s->bytes, SLOT_SPILL, size);
         return 0;
     }
     uint8_t kind = value && is_const_zero(value) ? SLOT_ZERO : SLOT_MISC;
@@ -848,15 +871,21 @@ static int check_alu(struct env *env, struct vstate *st, const struct xdpvm_deco
         return 0;
     }
     const struct reg *ptr = dst_ptr ? dst : &src;
-    if (alu32)
-        return reject(env, st, "32-bit arithmetic on a %s pointer (r%u) is not allowed; use 64-bit operations on "
-                      "pointers", reg_type_name(ptr->type), dst_ptr ? d->dst : d->src);
     if (dst_ptr && src_ptr) {
         if (op != XDPVM_ALU_SUB)
             return reject(env, st, "only subtraction is allowed between two pointers (r%u is %s, r%u is %s)", d->dst,
                           reg_type_name(dst->type), d->src, reg_type_name(src.type));
-        mark_scalar(dst, scalar_unknown());
+        mark_scalar(dst, alu32 ? scalar_of_size(4, false) : scalar_unknown()); /* a distance, e.g. a length */
         return 0;
+    }
+    if (alu32) {
+        /* Like the kernel (privileged): a 32-bit subtraction from a pointer gives a number. */
+        if (op == XDPVM_ALU_SUB) {
+            mark_scalar(dst, scalar_of_size(4, false));
+            return 0;
+        }
+        return reject(env, st, "32-bit arithmetic on a %s pointer (r%u) is not allowed; use 64-bit operations on "
+                      "pointers", reg_type_name(ptr->type), dst_ptr ? d->dst : d->src);
     }
     if (op != XDPVM_ALU_ADD && op != XDPVM_ALU_SUB)
         return reject(env, st, "only addition and subtraction are allowed on pointers; r%u holds a %s pointer",
@@ -914,7 +943,7 @@ static int check_lddw(struct env *env, struct vstate *st, const struct xdpvm_dec
     case XDPVM_PSEUDO_FUNC:
         mark_scalar(dst, scalar_const(0));
         dst->type = REG_FUNC;
-        dst->subprog = (uint32_t)d->imm64;
+        dst->subprog = (uint32_t)func_target(d, st->pc);
         return 0;
     default:
         return reject(env, st, "lddw with pseudo source %u (%s) is not supported; the loader must resolve it", d->src,
@@ -960,17 +989,52 @@ static bool states_equal(const struct vstate *a, const struct vstate *b)
 
 enum visit { VISIT_CONTINUE, VISIT_PRUNED, VISIT_ERROR };
 
-static bool is_ancestor(const struct stored_state *s, const struct vstate *st)
+static void widen_reg(struct reg *cur, const struct reg *prev)
 {
-    for (const struct stored_state *p = st->parent; p; p = p->parent)
+    if (cur->type == REG_SCALAR && prev->type == REG_SCALAR && !scalar_contains(&prev->v, &cur->v))
+        mark_scalar(cur, scalar_unknown());
+}
+
+/* Numbers that changed since the previous iteration of a callback become unknown, so that
+ * the iterations reach a state already covered (the kernel gets there by forgetting values
+ * it never needed precisely). */
+static void widen_callback_state(struct vstate *st)
+{
+    const struct stored_state *prev = NULL;
+    for (const struct stored_state *p = st->parent; p && !prev; p = p->parent)
+        if (p->callback_boundary && p->pc == st->pc)
+            prev = p;
+    if (!prev || prev->state->curframe != st->curframe)
+        return;
+    for (int i = 0; i <= st->curframe; i++) {
+        struct frame *f = st->frames[i];
+        const struct frame *pf = prev->state->frames[i];
+        for (int r = 0; r < XDPVM_REG_COUNT; r++)
+            widen_reg(&f->regs[r], &pf->regs[r]);
+        for (unsigned k = 0; k < f->nslots && k < pf->nslots; k++)
+            if (f->slots[k].bytes[0] == SLOT_SPILL && pf->slots[k].bytes[0] == SLOT_SPILL)
+                widen_reg(&f->slots[k].spill, &pf->slots[k].spill);
+    }
+}
+
+enum ancestry { NOT_ANCESTOR, ANCESTOR, ANCESTOR_IN_EARLIER_CALLBACK_ITERATION };
+
+static enum ancestry ancestry(const struct stored_state *s, const struct vstate *st)
+{
+    bool crossed = false;
+    for (const struct stored_state *p = st->parent; p; p = p->parent) {
         if (p == s)
-            return true;
-    return false;
+            return crossed ? ANCESTOR_IN_EARLIER_CALLBACK_ITERATION : ANCESTOR;
+        crossed |= p->callback_boundary;
+    }
+    return NOT_ANCESTOR;
 }
 
 static enum visit visit_prune_point(struct env *env, struct vstate *st)
 {
     uint32_t pc = st->pc;
+    if (st->callback_resume)
+        widen_callback_state(st);
     uint64_t hash = vstate_hash(st);
     for (struct stored_state *s = env->explored[pc]; s; s = s->next) {
         if (s->branches == 0 || st->callback_resume) {
@@ -978,10 +1042,17 @@ static enum visit visit_prune_point(struct env *env, struct vstate *st)
              * the helper bounds the iterations, so only safety is left to show. */
             if (vstate_includes(s->state, st))
                 return VISIT_PRUNED;
-        } else if (s->hash == hash && is_ancestor(s, st) && states_equal(s->state, st)) {
-            reject(env, st, "infinite loop: the program comes back to insn %u in the same state, so this loop "
-                   "never ends; make the loop condition depend on a value that changes", pc);
-            return VISIT_ERROR;
+        } else if (s->hash == hash && states_equal(s->state, st)) {
+            enum ancestry a = ancestry(s, st);
+            /* The same state in an earlier iteration of a callback repeats work: the helper
+             * bounds the iterations. In the same iteration it is a loop that never ends. */
+            if (a == ANCESTOR_IN_EARLIER_CALLBACK_ITERATION)
+                return VISIT_PRUNED;
+            if (a == ANCESTOR) {
+                reject(env, st, "infinite loop: the program comes back to insn %u in the same state, so this loop "
+                       "never ends; make the loop condition depend on a value that changes", pc);
+                return VISIT_ERROR;
+            }
         }
     }
     /* Remembering fewer states only costs exploration time; the cap bounds memory. */
@@ -1002,6 +1073,8 @@ static enum visit visit_prune_point(struct env *env, struct vstate *st)
     s->parent = st->parent;
     s->branches = 1;
     s->hash = hash;
+    s->callback_boundary = st->callback_resume;
+    s->pc = pc;
     env->explored_count[pc]++;
     s->next = env->explored[pc];
     env->explored[pc] = s;
@@ -1195,6 +1268,7 @@ static const char *arg_kind(enum xdpvm_arg_type t)
     case XDPVM_ARG_CONST_MAP_PTR: return "a map";
     case XDPVM_ARG_PTR_TO_MAP_KEY: return "a pointer to the key";
     case XDPVM_ARG_PTR_TO_MAP_VALUE: return "a pointer to the value";
+    case XDPVM_ARG_PTR_TO_UNINIT_MAP_VALUE: return "a pointer to room for a value";
     case XDPVM_ARG_PTR_TO_MEM:
     case XDPVM_ARG_PTR_TO_MEM_OR_NULL: return "a pointer to readable memory";
     case XDPVM_ARG_PTR_TO_UNINIT_MEM: return "a pointer to writable memory";
@@ -1410,12 +1484,13 @@ static int check_helper_call(struct env *env, struct vstate *st, const struct xd
                                   ? xdpvm_map_type_name(xdpvm_map_get_spec(map)->type) : "?");
             break;
         case XDPVM_ARG_PTR_TO_MAP_KEY:
-        case XDPVM_ARG_PTR_TO_MAP_VALUE: {
+        case XDPVM_ARG_PTR_TO_MAP_VALUE:
+        case XDPVM_ARG_PTR_TO_UNINIT_MAP_VALUE: {
             if (!map)
                 return reject(env, st, "%s: %s argument comes before its map argument", hname, want);
             const struct xdpvm_map_spec *spec = xdpvm_map_get_spec(map);
             uint32_t size = t == XDPVM_ARG_PTR_TO_MAP_KEY ? spec->key_size : spec->value_size;
-            if ((rc = check_helper_mem(env, st, regno, size, false, hname)))
+            if ((rc = check_helper_mem(env, st, regno, size, t == XDPVM_ARG_PTR_TO_UNINIT_MAP_VALUE, hname)))
                 return rc;
             break;
         }
@@ -1706,7 +1781,7 @@ static int max_chain_depth(struct env *env, uint32_t start, unsigned level, uint
         if (shape == XDPVM_SHAPE_CALL_LOCAL)
             callee = (uint32_t)xdpvm_isa_jump_target(d, i);
         else if (shape == XDPVM_SHAPE_LDDW && d->src == XDPVM_PSEUDO_FUNC)
-            callee = (uint32_t)d->imm64;
+            callee = (uint32_t)func_target(d, i);
         if (callee == UINT32_MAX || callee == start)
             continue;
         uint32_t sub;
