@@ -83,6 +83,8 @@ int cmd_verify(int argc, char **argv)
         if (section && strcmp(xdpvm_program__section(p), section))
             continue;
         struct xdpvm_prog *prog = xdpvm_program__prog(p);
+        if (!prog)
+            continue; /* not loaded (a program type xdpvm does not run) */
         if (!json)
             printf("%s: program '%s' (section %s, %zu insns)\n", path, xdpvm_program__name(p),
                    xdpvm_program__section(p), prog->count);

@@ -260,6 +260,26 @@ bool scalar_sync(struct scalar *s)
     return scalar_consistent(s);
 }
 
+bool scalar_meet(struct scalar *a, const struct scalar *b)
+{
+    if ((a->var.value ^ b->var.value) & ~(a->var.mask | b->var.mask))
+        return false;
+    a->var = tnum_intersect(a->var, b->var);
+    a->umin = umax64(a->umin, b->umin);
+    a->umax = umin64(a->umax, b->umax);
+    a->smin = smax64(a->smin, b->smin);
+    a->smax = smin64(a->smax, b->smax);
+    if (a->u32min < b->u32min)
+        a->u32min = b->u32min;
+    if (a->u32max > b->u32max)
+        a->u32max = b->u32max;
+    if (a->s32min < b->s32min)
+        a->s32min = b->s32min;
+    if (a->s32max > b->s32max)
+        a->s32max = b->s32max;
+    return scalar_sync(a);
+}
+
 bool scalar_contains(const struct scalar *o, const struct scalar *i)
 {
     return o->umin <= i->umin && o->umax >= i->umax && o->smin <= i->smin && o->smax >= i->smax &&

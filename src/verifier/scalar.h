@@ -55,6 +55,8 @@ bool scalar_equal(const struct scalar *a, const struct scalar *b);
 
 /* dst = dst op src for an ALU operation (XDPVM_ALU_* code bits), 64- or 32-bit. */
 struct scalar scalar_alu(unsigned alu_op, bool is_signed_variant, struct scalar a, struct scalar b, bool alu32);
+/* a = a ∩ b. Returns false when the intersection is empty. */
+bool scalar_meet(struct scalar *a, const struct scalar *b);
 /* Zero-extend the low 32 bits (the result of any 32-bit operation). */
 struct scalar scalar_zext32(struct scalar s);
 /* Sign-extend the low `bits` bits (movsx, ldsx). */

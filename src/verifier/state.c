@@ -132,7 +132,8 @@ static bool reg_includes(const struct reg *old, const struct reg *cur, struct id
         return false;
     switch (old->type) {
     case REG_SCALAR:
-        if (old->id && (!cur->id || !ids_match(ids, old->id, cur->id)))
+        if (old->id && (!cur->id || !ids_match(ids, old->id, cur->id) || old->delta != cur->delta ||
+                        old->link32 != cur->link32))
             return false;
         return scalar_contains(&old->v, &cur->v);
     case REG_PKT:

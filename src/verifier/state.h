@@ -43,6 +43,8 @@ struct reg {
     uint32_t mem_size;        /* REG_MEM, REG_MAP_KEY: size of the memory */
     uint32_t subprog;         /* REG_FUNC */
     uint32_t clobbered_by;    /* REG_NOT_INIT: 1 + index of the helper call that clobbered it */
+    int64_t delta;            /* scalars with an id: value = common base + delta */
+    bool link32;              /* ... in 32-bit arithmetic (the whole group is below 2^32) */
     struct xdpvm_map *map;    /* REG_MAP_* */
     struct scalar v;          /* scalars: the value; pointers: the variable part of the offset */
 };

@@ -367,8 +367,46 @@ struct id_arg {
 static void copy_linked_scalar(struct reg *r, void *arg)
 {
     struct id_arg *a = arg;
-    if (r->type == REG_SCALAR && r->id == a->id)
-        r->v = a->src->v;
+    if (r->type != REG_SCALAR || r->id != a->id)
+        return;
+    const struct reg *src = a->src;
+    struct scalar shifted = src->v;
+    if (r->delta != src->delta || r->link32 || src->link32)
+        shifted = scalar_alu(XDPVM_ALU_ADD, false, src->v, scalar_const((uint64_t)(r->delta - src->delta)),
+                             r->link32 || src->link32);
+    struct scalar met = r->v;
+    r->v = scalar_meet(&met, &shifted) ? met : shifted;
+}
+
+struct family_arg {
+    uint32_t id;
+    bool any_link32, all_below_4g;
+};
+
+static void scan_family(struct reg *r, void *arg)
+{
+    struct family_arg *a = arg;
+    if (r->type != REG_SCALAR || r->id != a->id)
+        return;
+    a->any_link32 |= r->link32;
+    a->all_below_4g &= r->v.umax <= UINT32_MAX;
+}
+
+/* dst += k keeps dst linked to its copies (value = base + delta), as the kernel does, so a
+ * range check on "x - 1" also bounds x. 32-bit additions keep the link only while every
+ * member of the group is below 2^32. */
+static bool keep_link_after_add(struct vstate *st, struct reg *dst, const struct reg *before, int64_t k, bool alu32)
+{
+    if (!before->id || scalar_is_const(&before->v))
+        return false;
+    struct family_arg fa = {before->id, false, true};
+    vstate_for_each_reg(st, scan_family, &fa);
+    if (alu32 ? !fa.all_below_4g : fa.any_link32)
+        return false;
+    dst->id = before->id;
+    dst->delta = before->delta + k;
+    dst->link32 = before->link32 || alu32;
+    return true;
 }
 
 /* Scalars that are copies of each other (same id) learn the same bounds from a branch. */
@@ -836,9 +874,10 @@ static int check_alu(struct env *env, struct vstate *st, const struct xdpvm_deco
             struct scalar v = src.type == REG_SCALAR ? scalar_sext(src.v, (unsigned)d->off, alu32)
                                                      : (alu32 ? scalar_of_size(4, false) : scalar_unknown());
             mark_scalar(dst, v);
-        } else if (alu32) {
+        } else if (alu32 && !(src_reg && src.type == REG_SCALAR && src.v.umax <= UINT32_MAX)) {
             mark_scalar(dst, src.type == REG_SCALAR ? scalar_zext32(src.v) : scalar_of_size(4, false));
         } else if (src_reg) {
+            /* A 64-bit copy, or a 32-bit one of a number below 2^32: the same value. */
             struct reg *s = &f->regs[d->src];
             if (s->type == REG_SCALAR && !s->id && !scalar_is_const(&s->v))
                 s->id = ++env->next_id; /* the two copies now learn from the same branches */
@@ -866,8 +905,11 @@ static int check_alu(struct env *env, struct vstate *st, const struct xdpvm_deco
         return reject(env, st, "shift by %d is out of range for a %u-bit operation (0..%u)", d->imm, width, width - 1);
     bool dst_ptr = is_pointer(dst), src_ptr = is_pointer(&src);
     if (!dst_ptr && !src_ptr) {
+        struct reg before = *dst;
         struct scalar v = scalar_alu(op, sgn, dst->v, src.v, alu32);
         mark_scalar(dst, v);
+        if (!src_reg && (op == XDPVM_ALU_ADD || op == XDPVM_ALU_SUB))
+            keep_link_after_add(st, dst, &before, op == XDPVM_ALU_ADD ? (int64_t)d->imm : -(int64_t)d->imm, alu32);
         return 0;
     }
     const struct reg *ptr = dst_ptr ? dst : &src;

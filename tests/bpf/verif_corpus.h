@@ -1,0 +1,160 @@
+/* The verifier's differential corpus: the same programs in an accepted form
+ * (verif_ok.bpf.c) and a rejected form (verif_bad.bpf.c) that differs by one missing check.
+ * VERIF_BAD selects the broken form. Both the kernel and xdpvm must agree on each verdict. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#ifdef VERIF_BAD
+#define FIXED(x) 0
+#else
+#define FIXED(x) (x)
+#endif
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __type(key, __u32);
+    __type(value, __u64[8]);
+    __uint(max_entries, 4);
+} slots SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __type(key, __u32);
+    __type(value, __u64);
+    __uint(max_entries, 64);
+} by_proto SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4096);
+} events SEC(".maps");
+
+/* Parse Ethernet and IPv4; the broken form checks one byte too few. */
+SEC("xdp")
+int parse_ipv4(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > data_end)
+        return XDP_DROP;
+    if (eth->h_proto != bpf_htons(ETH_P_IP))
+        return XDP_PASS;
+    struct iphdr *ip = (void *)(eth + 1);
+    if ((void *)ip + sizeof(*ip) - (FIXED(1) ? 0 : 1) > data_end)
+        return XDP_DROP;
+    return ip->daddr == 0x0100007f ? XDP_DROP : XDP_PASS;
+}
+
+/* Count packets per protocol; the broken form uses the lookup result without a NULL check. */
+SEC("xdp")
+int count_proto(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > data_end)
+        return XDP_DROP;
+    __u32 key = eth->h_proto;
+    __u64 *count = bpf_map_lookup_elem(&by_proto, &key);
+    if (FIXED(!count)) {
+        __u64 one = 1;
+        bpf_map_update_elem(&by_proto, &key, &one, BPF_ANY);
+        return XDP_PASS;
+    }
+    __sync_fetch_and_add(count, 1);
+    return XDP_PASS;
+}
+
+/* Index a map value with a number from the packet; the broken form does not bound it. */
+SEC("xdp")
+int index_slots(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    if ((void *)(p + 1) > data_end)
+        return XDP_DROP;
+    __u32 key = 0, idx = p[0];
+    __u64 *slot = bpf_map_lookup_elem(&slots, &key);
+    if (!slot)
+        return XDP_PASS;
+    if (FIXED(1))
+        idx &= 7;
+    slot[idx] += 1;
+    return XDP_PASS;
+}
+
+/* Sum the first bytes of the packet in a bounded loop; the broken form drops the per-byte
+ * bounds check. */
+SEC("xdp")
+int sum_bytes(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    __u32 sum = 0;
+    for (int i = 0; i < 32; i++) {
+        if (FIXED(1) && (void *)(p + i + 1) > data_end)
+            break;
+        sum += p[i];
+    }
+    return sum & 1 ? XDP_DROP : XDP_PASS;
+}
+
+/* Report the packet length through the ring buffer; the broken form never submits the record
+ * when the packet is short. */
+SEC("xdp")
+int report_len(struct xdp_md *ctx)
+{
+    __u32 *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+    if (!rec)
+        return XDP_PASS;
+    __u32 len = ctx->data_end - ctx->data;
+    if (len < 60) {
+        if (FIXED(1))
+            bpf_ringbuf_discard(rec, 0);
+        return XDP_PASS;
+    }
+    *rec = len;
+    bpf_ringbuf_submit(rec, 0);
+    return XDP_PASS;
+}
+
+/* Move the packet start, then read it: the broken form reads through the pointer from before
+ * the move, which adjust_head invalidates. */
+SEC("xdp")
+int pop_header(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    if ((void *)(p + 20) > data_end)
+        return XDP_DROP;
+    if (bpf_xdp_adjust_head(ctx, 14))
+        return XDP_ABORTED;
+    if (FIXED(1)) {
+        p = (void *)(long)ctx->data;
+        if ((void *)(p + 6) > (void *)(long)ctx->data_end)
+            return XDP_DROP;
+    }
+    return p[5] == 0xff ? XDP_DROP : XDP_PASS;
+}
+
+/* Index a stack buffer with a byte of the packet; the broken form does not bound the index,
+ * so the access may leave the stack. */
+SEC("xdp")
+int stack_index(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+    unsigned char *p = data;
+    if ((void *)(p + 1) > data_end)
+        return XDP_DROP;
+    volatile unsigned char buf[16];
+    for (int i = 0; i < 16; i++)
+        buf[i] = (unsigned char)(ctx->rx_queue_index + i);
+    __u32 idx = p[0];
+    if (FIXED(1))
+        idx &= 15;
+    return buf[idx] == 3 ? XDP_DROP : XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";

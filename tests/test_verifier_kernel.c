@@ -1,0 +1,209 @@
+/* The verifier against the kernel's and against the project's own objects:
+ *  - every example and every loadable test object: each XDP program is accepted, except the
+ *    ones written to be rejected (listed below with the reason);
+ *  - the corpus tests/bpf/verif_ok.bpf.c / verif_bad.bpf.c: the accepted forms are accepted,
+ *    the broken forms rejected with the expected reason;
+ *  - differential: for every XDP program of every object, xdpvm's verdict equals the kernel
+ *    verifier's (through src/kernel); SKIP when the kernel cannot load BPF here. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/kernel.h"
+#include "lib/testlib.h"
+#include "verifier/verifier.h"
+#include "xdpvm/object.h"
+
+/* Programs written to be rejected, by "object:program". */
+static const struct {
+    const char *program;
+    const char *reason_contains;
+} expected_rejections[] = {
+    {"loader_kernel_reject:unchecked_read", "no bytes are proven before data_end"},
+    {"xdp_cli_oob:xdp_cli_oob", "only 1 bytes are proven"},
+    {"verif_bad:parse_ipv4", "only 33 bytes are proven before data_end"},
+    {"verif_bad:count_proto", "map_value_or_null"},
+    {"verif_bad:index_slots", "but it is only 64 bytes"},
+    {"verif_bad:sum_bytes", "no bytes are proven before data_end"},
+    {"verif_bad:report_len", "neither submitted nor discarded"},
+    {"verif_bad:pop_header", "holds a number (scalar), not a pointer"},
+    {"verif_bad:stack_index", "outside the 512-byte stack"},
+};
+
+/* Programs whose kernel verdict is known to differ, with why (NULL-terminated). */
+static const struct {
+    const char *program;
+    const char *why;
+} known_differences[] = {
+    {NULL, NULL},
+};
+
+struct verdict {
+    char object[128], program[128], path[512];
+    bool accepted;
+    char reason[600];
+};
+
+static const char *lookup_expected(const char *key)
+{
+    for (size_t i = 0; i < sizeof(expected_rejections) / sizeof(expected_rejections[0]); i++)
+        if (!strcmp(expected_rejections[i].program, key))
+            return expected_rejections[i].reason_contains;
+    return NULL;
+}
+
+static const char *lookup_difference(const char *key)
+{
+    for (size_t i = 0; known_differences[i].program; i++)
+        if (!strcmp(known_differences[i].program, key))
+            return known_differences[i].why;
+    return NULL;
+}
+
+static struct verdict *verdicts;
+static size_t verdict_count, verdict_cap;
+
+/* Verify every XDP program of one object with xdpvm; objects the loader refuses (its own
+ * error tests) are not programs to verify. */
+static void verify_object(const char *dir, const char *file)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    XDPVM_OPEN_OPTS(opts, .quiet = true);
+    struct xdpvm_object *obj = xdpvm_object__open(path, &opts);
+    if (!obj)
+        return;
+    if (xdpvm_object__load(obj) < 0) {
+        xdpvm_object__close(obj);
+        return;
+    }
+    char object[128];
+    snprintf(object, sizeof(object), "%.*s", (int)(strlen(file) - 2), file);
+    for (struct xdpvm_program *p = xdpvm_object__next_program(obj, NULL); p; p = xdpvm_object__next_program(obj, p)) {
+        struct xdpvm_prog *prog = xdpvm_program__prog(p);
+        if (!prog || prog->type != XDPVM_PROG_XDP)
+            continue;
+        struct xdpvm_verify_result res;
+        xdpvm_verify(prog, NULL, &res);
+        if (verdict_count == verdict_cap) {
+            verdict_cap = verdict_cap ? verdict_cap * 2 : 64;
+            verdicts = realloc(verdicts, verdict_cap * sizeof(*verdicts));
+        }
+        struct verdict *v = &verdicts[verdict_count++];
+        snprintf(v->object, sizeof(v->object), "%s", object);
+        snprintf(v->program, sizeof(v->program), "%s", xdpvm_program__name(p));
+        snprintf(v->path, sizeof(v->path), "%s", path);
+        v->accepted = res.accepted;
+        snprintf(v->reason, sizeof(v->reason), "insn %zu: %s", res.error_insn, res.reason);
+    }
+    xdpvm_object__close(obj);
+}
+
+static void collect(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 2 && !strcmp(e->d_name + len - 2, ".o")) {
+            names = realloc(names, (n + 1) * sizeof(*names));
+            names[n++] = strdup(e->d_name);
+        }
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = i + 1; j < n; j++)
+            if (strcmp(names[i], names[j]) > 0) {
+                char *t = names[i];
+                names[i] = names[j];
+                names[j] = t;
+            }
+    }
+    for (size_t i = 0; i < n; i++) {
+        verify_object(dir, names[i]);
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void test_own_objects(void)
+{
+    unsigned corpus_ok = 0, corpus_bad = 0;
+    for (size_t i = 0; i < verdict_count; i++) {
+        const struct verdict *v = &verdicts[i];
+        char key[300], name[320];
+        snprintf(key, sizeof(key), "%s:%s", v->object, v->program);
+        snprintf(name, sizeof(name), "verdict_%s", key);
+        const char *expect = lookup_expected(key);
+        corpus_ok += !strcmp(v->object, "verif_ok");
+        corpus_bad += !strcmp(v->object, "verif_bad");
+        if (expect) {
+            if (v->accepted)
+                test_fail(name, "accepted, but the program is written to be rejected (%s)", expect);
+            else
+                test_check(strstr(v->reason, expect) != NULL, name, "rejected for \"%s\", expected \"%s\"", v->reason,
+                           expect);
+        } else {
+            test_check(v->accepted, name, "rejected (%s): %s", v->path, v->reason);
+        }
+    }
+    test_check(corpus_ok >= 7 && corpus_bad >= 7, "verdict_corpus_present",
+               "verif_ok has %u and verif_bad %u XDP programs (expected 7 each); is build/bpf built?", corpus_ok,
+               corpus_bad);
+}
+
+static void test_kernel_differential(void)
+{
+    char why[256];
+    if (!xdpvm_kernel_available(why, sizeof(why))) {
+        test_skip("kernel_differential", "%s", why);
+        return;
+    }
+    static char log[1 << 16];
+    for (size_t i = 0; i < verdict_count; i++) {
+        const struct verdict *v = &verdicts[i];
+        char key[300], name[320];
+        snprintf(key, sizeof(key), "%s:%s", v->object, v->program);
+        snprintf(name, sizeof(name), "kernel_same_verdict_%s", key);
+        log[0] = 0;
+        int rc = xdpvm_kernel_verify(v->path, v->program, 1, log, sizeof(log));
+        if (rc && rc != -EACCES && rc != -EINVAL && rc != -E2BIG && rc != -ENOSPC) {
+            test_skip(name, "could not ask the kernel: %s", xdpvm_kernel_error());
+            continue;
+        }
+        if (rc && !log[0]) { /* refused before its verifier ran (libbpf, map creation) */
+            test_skip(name, "the kernel refused the object before verifying it (%s)", xdpvm_kernel_error());
+            continue;
+        }
+        bool kernel_accepted = rc == 0;
+        const char *diff = lookup_difference(key);
+        if (kernel_accepted == v->accepted) {
+            test_pass(name);
+        } else if (diff) {
+            test_skip(name, "known difference: %s", diff);
+        } else {
+            const char *tail = strlen(log) > 300 ? log + strlen(log) - 300 : log;
+            test_fail(name, "xdpvm %s (%s), kernel %s (log ends: %s)", v->accepted ? "accepted" : "rejected",
+                      v->accepted ? "" : v->reason, kernel_accepted ? "accepted" : "rejected", tail);
+        }
+    }
+}
+
+int main(void)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/examples", test_bpf_dir());
+    collect(dir);
+    snprintf(dir, sizeof(dir), "%s/tests/bpf", test_bpf_dir());
+    collect(dir);
+    test_own_objects();
+    test_kernel_differential();
+    free(verdicts);
+    return test_exit_code();
+}
