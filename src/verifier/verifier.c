@@ -1183,6 +1183,21 @@ static bool is_limit_of(const struct reg *limit, const struct reg *pkt)
     return false;
 }
 
+static bool may_be_null(uint8_t t) { return t == REG_MAP_VALUE_OR_NULL || t == REG_MEM_OR_NULL; }
+
+/* Pointers that may be compared with each other: the same kind of object. */
+static int base_kind(uint8_t t)
+{
+    switch (t) {
+    case REG_PKT:
+    case REG_PKT_END:
+    case REG_PKT_META: return REG_PKT;
+    case REG_MAP_VALUE_OR_NULL: return REG_MAP_VALUE;
+    case REG_MEM_OR_NULL: return REG_MEM;
+    default: return t;
+    }
+}
+
 static unsigned swap_op(unsigned op)
 {
     switch (op) {
@@ -1222,6 +1237,7 @@ static int check_cond_jump(struct env *env, struct vstate *st, const struct xdpv
     struct scalar av[2] = {a.v, a.v}, bv[2] = {b.v, b.v};
     int null_reg = -1;           /* which operand is a maybe-NULL pointer compared with 0 */
     bool null_when_taken = false;
+    bool nonnull_only = false, nonnull_when_taken = false; /* compared with a valid pointer */
     const struct reg *pkt = NULL; /* packet pointer compared with its limit */
     bool pkt_good_when_taken = false, pkt_strict = false;
 
@@ -1252,13 +1268,16 @@ static int check_cond_jump(struct env *env, struct vstate *st, const struct xdpv
                 case XDPVM_JMP_JLE: pkt_good_when_taken = true; pkt_strict = false; break;
                 default: pkt = NULL; break;
                 }
-            } else if (a.type != b.type && !(is_pkt_family(a.type) && is_pkt_family(b.type))) {
+            } else if (base_kind(a.type) != base_kind(b.type)) {
                 return reject(env, st, "comparison between a %s pointer (r%u) and a %s pointer (r%u) is not allowed",
                               reg_type_name(a.type), d->dst, reg_type_name(b.type), d->src);
+            } else if ((op == XDPVM_JMP_JEQ || op == XDPVM_JMP_JNE) && may_be_null(a.type) != may_be_null(b.type)) {
+                /* Equal to a valid pointer: not NULL (the kernel learns the same). */
+                null_reg = may_be_null(a.type) ? d->dst : d->src;
+                null_when_taken = false;
+                nonnull_only = true;
+                nonnull_when_taken = op == XDPVM_JMP_JEQ;
             }
-            if (a.type == REG_MAP_VALUE_OR_NULL || a.type == REG_MEM_OR_NULL || b.type == REG_MAP_VALUE_OR_NULL ||
-                b.type == REG_MEM_OR_NULL)
-                return reject(env, st, "a pointer that may be NULL can only be compared with 0");
         } else {
             return reject(env, st, "comparison of a %s pointer (r%u) with a number is not allowed (except with 0)",
                           reg_type_name(p->type), p == &a ? d->dst : d->src);
@@ -1287,8 +1306,10 @@ static int check_cond_jump(struct env *env, struct vstate *st, const struct xdpv
                 propagate_scalar(s, &sf->regs[d->src]);
             }
         }
-        if (null_reg >= 0)
+        if (null_reg >= 0 && !nonnull_only)
             apply_null_check(s, &sf->regs[null_reg], null_when_taken == (t == 1));
+        if (null_reg >= 0 && nonnull_only && nonnull_when_taken == (t == 1))
+            apply_null_check(s, &sf->regs[null_reg], false);
         if (pkt && pkt_good_when_taken == (t == 1))
             apply_pkt_range(s, pkt, pkt_strict);
         s->pc = t ? target : next;
