@@ -21,6 +21,7 @@
 #include "jit/jit.h"
 #include "kernel/kernel.h"
 #include "maps/maps.h"
+#include "verifier/verifier.h"
 #include "xdp/xdp.h"
 #include "xdpvm/object.h"
 
@@ -150,6 +151,11 @@ static bool bench_xdpvm(const char *path, const char *name, const struct packet 
     if (!ok) {
         fprintf(stderr, "bench_xdp: %s: cannot set up the xdpvm run\n", name);
     } else {
+        struct xdpvm_verify_opts vo = {0};
+        struct xdpvm_verify_result vr;
+        if (xdpvm_verify(prog, &vo, &vr) < 0)
+            fprintf(stderr, "bench_xdp: %s: xdpvm's verifier rejects it at instruction %zu: %s\n",
+                    name, vr.error_insn, vr.reason);
         t->interp_mode = prog->verified ? "interp" : "interp-checked";
         t->interp_ns = measure(runner, pkts, n);
         if (xdpvm_xdp_runner_stats(runner)->errors)
@@ -259,7 +265,8 @@ int main(void)
     printf("ns/pkt: xdpvm wall time per packet, including the copy into the frame; kernel ns/run:\n"
            "BPF_PROG_TEST_RUN's own average over >= %llu runs per example (each packet repeated; the\n"
            "kernel repeats on the buffer the previous run left). x/k: xdpvm time over the kernel's.\n"
-           "JIT runs programs the kernel's verifier accepted (this same object) or xdpvm verified.\n",
+           "interp: unchecked after xdpvm's verifier accepted the program, checked otherwise; JIT\n"
+           "runs programs xdpvm's verifier or the kernel's (this same object) accepted.\n",
            (unsigned long long)env_u64("XDPVM_BENCH_KERNEL_RUNS", 1000000));
     for (size_t i = 0; i < n; i++)
         free(pkts[i].data);

@@ -211,6 +211,28 @@ why="exit $rc, aborted/errors/pass/packets '$got' want '$want_drop $want_drop $(
   [ "$shown" -eq 10 ] && grep -q "further exceptions are counted, not shown" "$tmp/oob.err" && \
   [ "$(count "$tmp/oob.pcap")" = "$want_drop" ]; verdict run_cli_run_errors_keep_going
 
+# The verifier: the unsafe program is refused unless --no-verify; --jit gives the
+# interpreter's results byte for byte.
+"$bin" run "$oob" --in "$pcap" >/dev/null 2>"$tmp/rej.err"
+rc=$?
+why="exit $rc: $(head -2 "$tmp/rej.err")"
+[ "$rc" -ne 0 ] && grep -q "xdp_cli_oob.o: program 'xdp_cli_oob' (section 'xdp') rejected by the verifier at instruction [0-9]*: " "$tmp/rej.err"; verdict run_cli_verifier_refuses_unsafe
+"$bin" run "$oob" --no-verify --jit --in "$pcap" >/dev/null 2>"$tmp/jnv.err"
+rc=$?
+why="exit $rc: $(head -2 "$tmp/jnv.err")"
+[ "$rc" -ne 0 ] && grep -q -- "--jit runs verified programs only" "$tmp/jnv.err"; verdict run_cli_jit_needs_verification
+for mode in interp jit; do
+  "$bin" run "$router" --$mode --in "$pcap" --map-set "next_hops:00000000:$hop" --out-tx "$tmp/$mode-tx.pcap" \
+    --out-pass "$tmp/$mode-pass.pcap" --out-drop "$tmp/$mode-drop.pcap" --json >"$tmp/$mode.json" 2>"$tmp/$mode.err"
+done
+got=$(json_field "$tmp/jit.json" '"%s %s %s" % (d["mode"], d["verified"], d["actions"]["tx"])' 2>/dev/null)
+why="jit run: '$got' ($(head -2 "$tmp/jit.err")), interp tx $tx"
+[ "$got" = "jit True $tx" ] && cmp -s "$tmp/interp-tx.pcap" "$tmp/jit-tx.pcap" && \
+  cmp -s "$tmp/interp-pass.pcap" "$tmp/jit-pass.pcap" && cmp -s "$tmp/interp-drop.pcap" "$tmp/jit-drop.pcap"; verdict run_cli_jit_same_output
+got=$(json_field "$tmp/interp.json" '"%s %s" % (d["mode"], d["verified"])' 2>/dev/null)
+why="interp run: '$got'"
+[ "$got" = "interpreter True" ]; verdict run_cli_verified_runs_unchecked
+
 # 9. A capture cut in the middle of a record: error, packets before it processed and written.
 size=$(stat -c %s "$pcap")
 head -c $((size * 2 / 3)) "$pcap" >"$tmp/cut.pcap"

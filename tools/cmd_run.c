@@ -15,7 +15,9 @@
 #include "commands.h"
 #include "map_print.h"
 #include "io/io.h"
+#include "jit/jit.h"
 #include "maps/maps.h"
+#include "verifier/verifier.h"
 #include "xdp/xdp.h"
 #include "xdpvm/object.h"
 
@@ -30,7 +32,7 @@ struct run_args {
     const char *maps_file;
     const char *map_sets[MAX_MAP_SETS];
     unsigned map_set_count;
-    bool json, trace, dump_maps, no_verify, quiet;
+    bool json, trace, dump_maps, no_verify, jit, quiet;
     uint32_t ifindex, rxq;
 };
 
@@ -38,12 +40,16 @@ static const char run_usage[] =
     "usage: xdpvm run PROG.o [--section S] --in IN.pcap [--out-pass P.pcap] [--out-tx T.pcap]\n"
     "                 [--out-redirect R.pcap] [--out-drop D.pcap] [--out-aborted A.pcap]\n"
     "                 [--json] [--trace] [--map-set MAP:KEYHEX:VALUEHEX ...] [--maps-file F.json]\n"
-    "                 [--dump-maps] [--ifindex N] [--rxq N] [--no-verify] [--interp] [--quiet]\n"
+    "                 [--dump-maps] [--ifindex N] [--rxq N] [--no-verify] [--interp|--jit]\n"
+    "                 [--quiet]\n"
     "  --section S     the program's section (or name); default: the first XDP program\n"
     "  --out-aborted   packets the kernel would drop as exceptions: XDP_ABORTED, run errors,\n"
     "                  unknown return codes, failed redirects\n"
     "  --map-set       put one entry before the run (per-CPU maps: one value for every CPU)\n"
     "  --maps-file     entries from JSON: {\"MAP\": [{\"key\": \"HEX\", \"value\": \"HEX\"}, ...]}\n"
+    "  --no-verify     skip xdpvm's verifier; the interpreter then checks every access at run\n"
+    "                  time (a bad access aborts that packet with an error)\n"
+    "  --jit           run the verified program as x86-64 code (default: --interp)\n"
     "  --quiet         no progress line and no per-packet exception messages on stderr\n"
     "  --ifindex/--rxq xdp_md.ingress_ifindex (default 1, lo, as the kernel's test run) and\n"
     "                  rx_queue_index (default 0)\n";
@@ -104,7 +110,8 @@ static int parse_args(int argc, char **argv, struct run_args *args)
             else if (!strcmp(a, "--trace")) args->trace = true;
             else if (!strcmp(a, "--dump-maps")) args->dump_maps = true;
             else if (!strcmp(a, "--no-verify")) args->no_verify = true;
-            else if (!strcmp(a, "--interp")) ;
+            else if (!strcmp(a, "--interp")) args->jit = false;
+            else if (!strcmp(a, "--jit")) args->jit = true;
             else if (!strcmp(a, "--quiet")) args->quiet = true;
             else if (a[0] == '-' && a[1])
                 return usage_error("unknown option '%s'", a);
@@ -530,6 +537,7 @@ int cmd_run(int argc, char **argv)
     struct xdpvm_pcap_reader *reader = NULL;
     struct xdpvm_pcap_writer *writers[XDPVM_XDP_OUT_COUNT] = {0};
     struct trace_capture trace = {0};
+    struct xdpvm_prog *jitted = NULL;
     char err[512];
 
     XDPVM_OPEN_OPTS(open_opts, .ncpus = 1);
@@ -551,6 +559,45 @@ int cmd_run(int argc, char **argv)
                   xdpvm_program__name(program), xdpvm_program__section(program));
         goto out;
     }
+    /* The kernel verifies at load; so does run, unless told not to. A rejected program does
+     * not run: --no-verify runs it in the checked interpreter instead. */
+    struct xdpvm_verify_result verdict = {0};
+    if (!args.no_verify) {
+        struct xdpvm_verify_opts vopts = {0};
+        if (xdpvm_verify(prog, &vopts, &verdict) < 0) {
+            cli_error("%s: program '%s' (section '%s') rejected by the verifier at instruction "
+                      "%zu: %s (--no-verify runs it in the checked interpreter)", args.object,
+                      xdpvm_program__name(program), xdpvm_program__section(program),
+                      verdict.error_insn, verdict.reason);
+            goto out;
+        }
+        /* Tail-call targets: verified ones run unchecked, the others stay checked. */
+        struct xdpvm_program *other;
+        xdpvm_object__for_each_program(other, obj) {
+            struct xdpvm_prog *p = xdpvm_program__prog(other);
+            struct xdpvm_verify_result ignored;
+            if (p && p != prog)
+                xdpvm_verify(p, &vopts, &ignored);
+        }
+    }
+    if (args.jit) {
+        char jit_err[256];
+        struct xdpvm_jit_opts jopts = {0};
+        if (!prog->verified) {
+            cli_error("--jit runs verified programs only; drop --no-verify");
+            goto out;
+        }
+        if (!xdpvm_jit_available()) {
+            cli_error("--jit: the JIT targets x86-64, not this host");
+            goto out;
+        }
+        if (xdpvm_jit_compile(prog, &jopts, jit_err, sizeof(jit_err)) < 0) {
+            cli_error("%s: program '%s': %s", args.object, xdpvm_program__name(program), jit_err);
+            goto out;
+        }
+        jitted = prog;
+    }
+
     for (unsigned i = 0; i < args.map_set_count; i++)
         if (apply_map_set(obj, args.map_sets[i]) < 0)
             goto out;
@@ -682,7 +729,7 @@ int cmd_run(int argc, char **argv)
         json_print_string(stdout, xdpvm_program__name(program));
         printf(",\"section\":");
         json_print_string(stdout, xdpvm_program__section(program));
-        printf(",\"mode\":\"%s\",\"input\":", mode);
+        printf(",\"mode\":\"%s\",\"verified\":%s,\"input\":", mode, prog->verified ? "true" : "false");
         json_print_string(stdout, args.in);
         printf(",\"packets\":%" PRIu64 ",\"actions\":{", stats->packets);
         for (int i = 0; i < XDPVM_XDP_OUT_COUNT; i++)
@@ -741,6 +788,8 @@ out:
         fclose(trace.stream);
     free(trace.buf);
     xdpvm_pcap_close(reader);
+    if (jitted)
+        xdpvm_jit_free(jitted);
     xdpvm_object__close(obj);
     return status;
 }
