@@ -2,18 +2,67 @@
  * byte for byte with an expected packet built independently: headers rewritten field by field
  * and checksums recomputed from scratch (tests/lib/packets.c), never incrementally as the
  * programs do. Then each example over the bundled capture (build/data/mixed.pcap) against a
- * reference model written here. */
+ * reference model written here. Everything runs in the interpreter, then again verified and
+ * JIT-compiled. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/io.h"
+#include "jit/jit.h"
 #include "lib/packets.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
+#include "verifier/verifier.h"
 #include "xdp/xdp.h"
 #include "xdpvm/object.h"
+
+/* Every case runs twice: in the interpreter as loaded (checked), then verified and
+ * JIT-compiled, with "_jit" appended to its name. */
+static bool jit_pass;
+
+static const char *case_name(const char *name, char *buf, size_t size)
+{
+    if (!jit_pass)
+        return name;
+    snprintf(buf, size, "%s_jit", name);
+    return buf;
+}
+
+static void t_pass(const char *name)
+{
+    char buf[160];
+    test_pass(case_name(name, buf, sizeof(buf)));
+}
+
+static void t_fail(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void t_fail(const char *name, const char *fmt, ...)
+{
+    char buf[160], message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    test_fail(case_name(name, buf, sizeof(buf)), "%s", message);
+}
+
+static bool t_check(bool cond, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool t_check(bool cond, const char *name, const char *fmt, ...)
+{
+    if (cond) {
+        t_pass(name);
+        return true;
+    }
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    t_fail(name, "%s", message);
+    return false;
+}
 
 struct example {
     struct xdpvm_object *obj;
@@ -29,7 +78,7 @@ static bool example_open(struct example *ex, const char *name, const char *test)
     XDPVM_OPEN_OPTS(opts, .ncpus = 1, .quiet = true);
     ex->obj = xdpvm_object__open(path, &opts);
     if (!ex->obj || xdpvm_object__load(ex->obj) < 0) {
-        test_fail(test, "%s: %s", path, xdpvm_last_error());
+        t_fail(test, "%s: %s", path, xdpvm_last_error());
         xdpvm_object__close(ex->obj);
         ex->obj = NULL;
         return false;
@@ -39,10 +88,27 @@ static bool example_open(struct example *ex, const char *name, const char *test)
         if (xdpvm_program__type(p) == XDPVM_PROG_XDP)
             break;
     ex->prog = p ? xdpvm_program__prog(p) : NULL;
+    if (ex->prog && jit_pass) {
+        struct xdpvm_verify_opts vo = {0};
+        struct xdpvm_verify_result vr;
+        struct xdpvm_jit_opts jo = {0};
+        if (xdpvm_verify(ex->prog, &vo, &vr) < 0) {
+            t_fail(test, "%s: verifier rejects it at instruction %zu: %s", path, vr.error_insn, vr.reason);
+            xdpvm_object__close(ex->obj);
+            ex->obj = NULL;
+            return false;
+        }
+        if (xdpvm_jit_compile(ex->prog, &jo, err, sizeof(err)) < 0) {
+            t_fail(test, "%s: JIT: %s", path, err);
+            xdpvm_object__close(ex->obj);
+            ex->obj = NULL;
+            return false;
+        }
+    }
     struct xdpvm_xdp_opts opts_xdp = {.ingress_ifindex = 1};
     ex->runner = ex->prog ? xdpvm_xdp_runner_new(ex->prog, &opts_xdp, err, sizeof(err)) : NULL;
     if (!ex->runner) {
-        test_fail(test, "%s: %s", path, ex->prog ? err : "no XDP program");
+        t_fail(test, "%s: %s", path, ex->prog ? err : "no XDP program");
         xdpvm_object__close(ex->obj);
         ex->obj = NULL;
         return false;
@@ -53,6 +119,8 @@ static bool example_open(struct example *ex, const char *name, const char *test)
 static void example_close(struct example *ex)
 {
     xdpvm_xdp_runner_free(ex->runner);
+    if (ex->prog && ex->prog->jit_code)
+        xdpvm_jit_free(ex->prog);
     xdpvm_object__close(ex->obj);
 }
 
@@ -68,7 +136,7 @@ static bool map_put(struct example *ex, const char *map_name, const void *key, c
     struct xdpvm_map *map = example_map(ex, map_name);
     int rc = map ? xdpvm_map_user_update(map, key, value, XDPVM_ANY) : -ENOENT;
     if (rc)
-        test_fail(test, "update of map '%s': %s", map_name, strerror(-rc));
+        t_fail(test, "update of map '%s': %s", map_name, strerror(-rc));
     return rc == 0;
 }
 
@@ -77,7 +145,7 @@ static bool map_del(struct example *ex, const char *map_name, const void *key, c
     struct xdpvm_map *map = example_map(ex, map_name);
     int rc = map ? xdpvm_map_user_delete(map, key) : -ENOENT;
     if (rc)
-        test_fail(test, "delete from map '%s': %s", map_name, strerror(-rc));
+        t_fail(test, "delete from map '%s': %s", map_name, strerror(-rc));
     return rc == 0;
 }
 
@@ -103,11 +171,11 @@ static void expect_packet(struct example *ex, const char *test, const uint8_t *i
     struct xdpvm_xdp_result r;
     xdpvm_xdp_run_packet(ex->runner, in, in_len, &r);
     if (r.error && r.outcome == XDPVM_XDP_OUT_ABORTED) {
-        test_fail(test, "run error: %s", r.message);
+        t_fail(test, "run error: %s", r.message);
         return;
     }
     if (r.ret != want_action) {
-        test_fail(test, "action %u (%s), want %s", r.ret,
+        t_fail(test, "action %u (%s), want %s", r.ret,
                   xdpvm_xdp_action_name(r.ret) ? xdpvm_xdp_action_name(r.ret) : "?",
                   xdpvm_xdp_action_name(want_action));
         return;
@@ -117,11 +185,11 @@ static void expect_packet(struct example *ex, const char *test, const uint8_t *i
         char got_hex[128], want_hex[128];
         hex(got_hex, sizeof(got_hex), r.data, r.len, at);
         hex(want_hex, sizeof(want_hex), expect, expect_len, at);
-        test_fail(test, "output differs at byte %ld (got %u bytes, want %zu): got ..%s.. want ..%s..",
+        t_fail(test, "output differs at byte %ld (got %u bytes, want %zu): got ..%s.. want ..%s..",
                   at, r.len, expect_len, got_hex, want_hex);
         return;
     }
-    test_pass(test);
+    t_pass(test);
 }
 
 static const uint8_t MAC_A[6] = {0x02, 0, 0, 0, 0, 0x01}, MAC_B[6] = {0x02, 0, 0, 0, 0, 0x02};
@@ -239,7 +307,7 @@ static void test_router(void)
         struct xdpvm_xdp_result r;
         expect_packet(&ex, "router_default_route_redirects", in, n, XDPVM_XDP_REDIRECT, want, n);
         xdpvm_xdp_run_packet(ex.runner, in, n, &r);
-        test_check(r.outcome == XDPVM_XDP_OUT_REDIRECT && r.redirect_ifindex == 5,
+        t_check(r.outcome == XDPVM_XDP_OUT_REDIRECT && r.redirect_ifindex == 5,
                    "router_redirect_target_is_devmap_ifindex", "outcome %s ifindex %u (%s)",
                    xdpvm_xdp_outcome_name(r.outcome), r.redirect_ifindex, r.message);
         /* Devmap slot missing: bpf_redirect_map falls back to XDP_DROP (its flags argument). */
@@ -253,7 +321,7 @@ static void test_router(void)
     for (uint32_t a = 0; a < 5; a++)
         got = got && map_get(&ex, "stats", &a, &counts[a]);
     const struct xdpvm_xdp_stats *st = xdpvm_xdp_runner_stats(ex.runner);
-    test_check(got && counts[XDPVM_XDP_PASS] == st->outcome[XDPVM_XDP_OUT_PASS] &&
+    t_check(got && counts[XDPVM_XDP_PASS] == st->outcome[XDPVM_XDP_OUT_PASS] &&
                    counts[XDPVM_XDP_TX] == st->outcome[XDPVM_XDP_OUT_TX] &&
                    counts[XDPVM_XDP_DROP] == st->outcome[XDPVM_XDP_OUT_DROP] &&
                    counts[XDPVM_XDP_REDIRECT] == st->outcome[XDPVM_XDP_OUT_REDIRECT] &&
@@ -400,7 +468,7 @@ static void test_firewall(void)
     uint64_t hits[5] = {0};
     for (uint32_t r = 1; r <= 4; r++)
         map_get(&ex, "rule_hits", &r, &hits[r]);
-    test_check(hits[1] == 1 && hits[2] == 1 && hits[3] == 1 && hits[4] == 2, "firewall_rule_hits",
+    t_check(hits[1] == 1 && hits[2] == 1 && hits[3] == 1 && hits[4] == 2, "firewall_rule_hits",
                "hits per rule 1..4: %llu %llu %llu %llu, want 1 1 1 2",
                (unsigned long long)hits[1], (unsigned long long)hits[2],
                (unsigned long long)hits[3], (unsigned long long)hits[4]);
@@ -501,14 +569,14 @@ static void test_lb(void)
         size_t wn = pkt_build_v4(want, &g);
         if (r1.ret != XDPVM_XDP_TX || pkt_diff(first, first_len, want, wn) >= 0 ||
             pkt_diff(r2.data, r2.len, first, first_len) >= 0) {
-            test_fail("lb_flows_stick_to_one_backend", "sport %u: action %u, bytes differ from "
+            t_fail("lb_flows_stick_to_one_backend", "sport %u: action %u, bytes differ from "
                       "backend %d's expected packet or between two runs", sport, r1.ret, which);
             ok = false;
         }
         used[which] = true;
     }
     if (ok)
-        test_check(used[0] && used[1], "lb_flows_stick_to_one_backend",
+        t_check(used[0] && used[1], "lb_flows_stick_to_one_backend",
                    "40 flows all went to backend %d", used[1]);
     example_close(&ex);
 }
@@ -602,7 +670,7 @@ static void test_bundled_pcap(void)
         struct xdpvm_pcap_reader *reader = setup ? xdpvm_pcap_open(path, err, sizeof(err)) : NULL;
         if (!reader) {
             if (setup)
-                test_fail(test, "%s", err);
+                t_fail(test, "%s", err);
             example_close(&ex);
             continue;
         }
@@ -624,7 +692,7 @@ static void test_bundled_pcap(void)
             bool check_bytes = true;
             memcpy(want, p, len);
             if (r.error && r.outcome == XDPVM_XDP_OUT_ABORTED) {
-                test_fail(test, "packet %llu: %s", (unsigned long long)pkt.index + 1, r.message);
+                t_fail(test, "packet %llu: %s", (unsigned long long)pkt.index + 1, r.message);
                 ok = false;
                 break;
             }
@@ -650,14 +718,14 @@ static void test_bundled_pcap(void)
             }
             if (r.ret != want_action ||
                 (check_bytes && pkt_diff(r.data, r.len, want, want_len) >= 0)) {
-                test_fail(test, "packet %llu (%u bytes): action %u want %u, bytes %s",
+                t_fail(test, "packet %llu (%u bytes): action %u want %u, bytes %s",
                           (unsigned long long)pkt.index + 1, pkt.caplen, r.ret, want_action,
                           pkt_diff(r.data, r.len, want, want_len) >= 0 ? "differ" : "equal");
                 ok = false;
             }
         }
         if (ok && got < 0) {
-            test_fail(test, "%s", err);
+            t_fail(test, "%s", err);
             ok = false;
         }
         if (ok && !strcmp(names[e], "counter")) {
@@ -665,7 +733,7 @@ static void test_bundled_pcap(void)
                 struct counters in_map = {0, 0};
                 map_get(&ex, "proto_stats", &c, &in_map);
                 if (in_map.packets != model[c].packets || in_map.bytes != model[c].bytes) {
-                    test_fail(test, "class %u: %llu packets %llu bytes, model says %llu %llu", c,
+                    t_fail(test, "class %u: %llu packets %llu bytes, model says %llu %llu", c,
                               (unsigned long long)in_map.packets, (unsigned long long)in_map.bytes,
                               (unsigned long long)model[c].packets, (unsigned long long)model[c].bytes);
                     ok = false;
@@ -673,7 +741,7 @@ static void test_bundled_pcap(void)
             }
         }
         if (ok)
-            test_check(packets == 240, test, "read %llu packets, the capture has 240",
+            t_check(packets == 240, test, "read %llu packets, the capture has 240",
                        (unsigned long long)packets);
         xdpvm_pcap_close(reader);
         example_close(&ex);
@@ -682,6 +750,17 @@ static void test_bundled_pcap(void)
 
 int main(void)
 {
+    test_router();
+    test_macswap();
+    test_vlan();
+    test_firewall();
+    test_lb();
+    test_bundled_pcap();
+    if (!xdpvm_jit_available()) {
+        test_skip("examples_jit", "the JIT targets x86-64, not this host");
+        return test_exit_code();
+    }
+    jit_pass = true;
     test_router();
     test_macswap();
     test_vlan();
