@@ -5,6 +5,7 @@
 #   make demo       the main job: router example over the bundled pcap
 #   make test       every test, normal and ASan+UBSan builds; ends with "N passed, N failed"
 #   make bench      benchmarks (ratios against baselines measured in the same run)
+#   make bench-live live-port benchmark on veth pairs (root): xdpvm AF_XDP/AF_PACKET vs kernel XDP
 #   make fuzz       libFuzzer targets in fuzz/ for FUZZ_SECONDS each (default 60)
 
 .DEFAULT_GOAL := all
@@ -103,7 +104,7 @@ build/data/mixed.pcapng: scripts/gen_pcap.py
 	@echo "  GEN     $@"
 	$(Q)python3 scripts/gen_pcap.py --format pcapng $@
 
-.PHONY: all deps lib cli tests san demo test test-fast bench clean
+.PHONY: all deps lib cli tests san demo test test-fast bench bench-live clean
 .SECONDARY:
 
 all: lib cli $(BPF_OBJS) $(DATA) tests
@@ -136,6 +137,9 @@ test-fast: all
 
 bench: all $(BENCH_BINS)
 	@./bench/run.sh
+
+bench-live: all
+	@./bench/bench_live.sh
 
 clean:
 	rm -rf build build-san build-fuzz

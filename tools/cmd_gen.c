@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -257,12 +258,16 @@ int cmd_gen(int argc, char **argv)
     const struct xdpvm_port_stats *st = xdpvm_port_stats(port);
     double pps = elapsed > 0 ? (double)st->tx_packets / elapsed : 0;
     double mbps = elapsed > 0 ? (double)st->tx_bytes * 8 / elapsed / 1e6 : 0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     if (json)
         printf("{\"dev\":\"%s\",\"mode\":\"%s\",\"queue\":%" PRIu64 ",\"packets\":%" PRIu64
                ",\"bytes\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"in_flight\":%" PRIu64
-               ",\"seconds\":%.6f,\"pps\":%.0f,\"mbps\":%.1f}\n",
+               ",\"seconds\":%.6f,\"pps\":%.0f,\"mbps\":%.1f,\"cpu_seconds\":%.3f}\n",
                dev, xdpvm_port_mode_name(xdpvm_port_mode(port)), queue, st->tx_packets,
-               st->tx_bytes, st->tx_ring_full, xdpvm_port_tx_in_flight(port), elapsed, pps, mbps);
+               st->tx_bytes, st->tx_ring_full, xdpvm_port_tx_in_flight(port), elapsed, pps, mbps, cpu);
     else
         printf("%s (%s): sent %" PRIu64 " packets (%" PRIu64 " bytes) in %.3f s: %.0f pps, "
                "%.1f Mbit/s%s\n",

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -178,11 +179,23 @@ static void print_status(struct xdpvm_live *live, struct xdpvm_live_counts *prev
     fflush(out);
 }
 
+/* CPU time of the whole process (all workers), user and system. */
+static void cpu_seconds(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void print_summary(struct xdpvm_live *live, const struct live_args *a, double seconds)
 {
     unsigned n = xdpvm_live_port_count(live);
+    double user, sys;
+    cpu_seconds(&user, &sys);
     if (a->json) {
-        printf("{\"seconds\":%.3f,\"queues\":%u,\"ports\":[", seconds, a->queues);
+        printf("{\"seconds\":%.3f,\"queues\":%u,\"cpu_user\":%.3f,\"cpu_sys\":%.3f,\"ports\":[",
+               seconds, a->queues, user, sys);
         for (unsigned p = 0; p < n; p++) {
             struct xdpvm_live_counts c;
             xdpvm_live_counts(live, p, &c);
@@ -222,7 +235,8 @@ static void print_summary(struct xdpvm_live *live, const struct live_args *a, do
                "redirect errors + invalid; %" PRIu64 " in flight\n",
                accounted(&c) && !c.in_flight ? "ok" : "MISMATCH", c.received, c.in_flight);
     }
-    printf("%.3f s, %u worker%s\n", seconds, a->queues, a->queues == 1 ? "" : "s");
+    printf("%.3f s, %u worker%s, CPU %.3f s user + %.3f s system\n", seconds, a->queues,
+           a->queues == 1 ? "" : "s", user, sys);
 }
 
 int run_live(int argc, char **argv)
