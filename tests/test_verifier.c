@@ -9,11 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/helpers.h"
+#include "interp/interp.h"
 #include "isa/asm.h"
+#include "isa/disasm.h"
 #include "maps/maps.h"
+#include "xdp/xdp.h"
 #include "lib/testlib.h"
 #include "verifier/scalar.h"
 #include "verifier/verifier.h"
+#include "lib/randprog.h"
 #include "lib/verifier_env.h"
 
 /* ---- rule table ---- */
@@ -319,6 +324,113 @@ static void test_log_contents(void)
     verifier_env_free(&venv);
 }
 
+/* ---- soundness: what the verifier accepts never trips the checked interpreter ---- */
+
+struct packet_frame {
+    uint8_t *frame;
+    size_t size;
+    struct xdpvm_xdp_buff buff;
+};
+
+/* Run prog in the checked interpreter on one packet; the only memory it may touch is the
+ * packet itself (not the rest of the frame), the context, the stack and the maps. */
+static int run_checked(struct xdpvm_prog *prog, struct packet_frame *pf, const uint8_t *packet, uint32_t len,
+                       char *why, size_t why_size)
+{
+    uint32_t headroom = 256;
+    memset(pf->frame, 0xa5, pf->size);
+    memcpy(pf->frame + headroom, packet, len);
+    memset(&pf->buff, 0, sizeof(pf->buff));
+    pf->buff.frame = pf->frame;
+    pf->buff.frame_size = (uint32_t)pf->size;
+    pf->buff.md.data = (uint32_t)(uintptr_t)(pf->frame + headroom);
+    pf->buff.md.data_meta = pf->buff.md.data;
+    pf->buff.md.data_end = pf->buff.md.data + len;
+    pf->buff.md.ingress_ifindex = 1;
+    struct xdpvm_run run;
+    memset(&run, 0, sizeof(run));
+    run.prog = prog;
+    run.ctx = &pf->buff.md;
+    run.xdp = &pf->buff;
+    run.insn_budget = 1000000;
+    xdpvm_run_add_region(&run, pf->frame + headroom, len, true, "packet");
+    xdpvm_run_add_region(&run, &pf->buff.md, sizeof(pf->buff.md), false, "context");
+    uint64_t r0 = 0;
+    int rc = xdpvm_interp_run(&run, &r0);
+    if (rc)
+        snprintf(why, why_size, "insn %zu: %s", run.error_pc, run.error_message);
+    return rc;
+}
+
+static void describe_program(const struct xdpvm_insn *insns, size_t count, char *out, size_t size)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < count && used + 80 < size;) {
+        struct xdpvm_decoded d;
+        if (xdpvm_isa_decode(insns, count, i, &d, NULL))
+            break;
+        char text[96];
+        xdpvm_disasm_insn(&d, i, XDPVM_SYNTAX_LLVM, text, sizeof(text));
+        used += (size_t)snprintf(out + used, size - used, "  %zu: %s\n", i, text);
+        i += d.slots;
+    }
+}
+
+static void test_soundness(void)
+{
+    struct xdpvm_map_spec spec = {"values", XDPVM_MAP_ARRAY, 4, 32, 8, 0};
+    char err[256];
+    struct xdpvm_map *map = xdpvm_map_create(&spec, 1, err, sizeof(err));
+    struct packet_frame pf = {.size = 4096};
+    pf.frame = xdpvm_xdp_low_alloc(pf.size);
+    if (!map || !pf.frame) {
+        test_fail("soundness_random_programs", "setup: %s", map ? "no low memory for a frame" : err);
+        if (map)
+            xdpvm_map_free(map);
+        return;
+    }
+    unsigned programs = test_sanitized() ? 300 : 3000, accepted = 0, runs = 0, violations = 0;
+    char first[4096] = "";
+    for (unsigned seed = 1; seed <= programs; seed++) {
+        struct randprog_opts ro = {.seed = seed, .blocks = 6 + seed % 14, .array_map = map, .value_size = 32};
+        size_t count;
+        struct xdpvm_insn *insns = randprog_generate(&ro, &count);
+        if (!insns)
+            break;
+        struct xdpvm_map *maps[1] = {map};
+        struct xdpvm_prog prog = {.type = XDPVM_PROG_XDP, .insns = insns, .count = count, .maps = maps,
+                                  .map_count = 1, .helpers = xdpvm_helpers_for(XDPVM_PROG_XDP),
+                                  .exec = xdpvm_interp_run};
+        snprintf(prog.name, sizeof(prog.name), "rand%u", seed);
+        struct xdpvm_verify_result res;
+        xdpvm_verify(&prog, NULL, &res);
+        if (res.accepted) {
+            accepted++;
+            prog.verified = false; /* keep every run-time check on */
+            for (unsigned p = 0; p < 8; p++) {
+                uint8_t packet[128];
+                uint32_t len = (uint32_t)(rnd() % sizeof(packet));
+                for (uint32_t k = 0; k < len; k++)
+                    packet[k] = (uint8_t)rnd();
+                char why[400];
+                runs++;
+                if (run_checked(&prog, &pf, packet, len, why, sizeof(why)) && violations++ == 0) {
+                    int n = snprintf(first, sizeof(first), "seed %u, packet of %u bytes: %s\n", seed, len, why);
+                    describe_program(insns, count, first + n, sizeof(first) - (size_t)n);
+                }
+            }
+        }
+        xdpvm_interp_release(&prog);
+        free(insns);
+    }
+    test_check(violations == 0, "soundness_random_programs", "%u of %u runs of accepted programs failed a run-time "
+               "check; first:\n%s", violations, runs, first);
+    test_check(accepted >= programs / 5 && accepted < programs, "soundness_generator_mix",
+               "the verifier accepted %u of %u random programs; the generator should give a mix", accepted, programs);
+    xdpvm_xdp_low_free(pf.frame, pf.size);
+    xdpvm_map_free(map);
+}
+
 int main(void)
 {
     test_tnum_basics();
@@ -326,5 +438,6 @@ int main(void)
     test_rule_table();
     test_log_contents();
     test_random_words();
+    test_soundness();
     return test_exit_code();
 }
