@@ -173,6 +173,10 @@ static void test_kernel_differential(void)
         snprintf(name, sizeof(name), "kernel_same_verdict_%s", key);
         log[0] = 0;
         int rc = xdpvm_kernel_verify(v->path, v->program, 1, log, sizeof(log));
+        /* libbpf fails with EBADF after the verifier accepted the program when it fills a
+         * prog_array with programs it did not load; the statistics line says it got that far. */
+        if (rc == -EBADF && strstr(log, "processed "))
+            rc = 0;
         if (rc && rc != -EACCES && rc != -EINVAL && rc != -E2BIG && rc != -ENOSPC) {
             test_skip(name, "could not ask the kernel: %s", xdpvm_kernel_error());
             continue;
