@@ -11,8 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include "helpers/helpers.h"
 #include "kernel/kernel.h"
+#include "lib/randprog.h"
 #include "lib/testlib.h"
+#include "maps/maps.h"
 #include "verifier/verifier.h"
 #include "xdpvm/object.h"
 
@@ -199,6 +205,82 @@ static void test_kernel_differential(void)
     }
 }
 
+/* Random programs (tests/lib/randprog) through both verifiers. xdpvm may be stricter than a
+ * privileged kernel (it refuses reads of never-written stack, pointers stored into the packet,
+ * comparisons of pointers with numbers), but it must never accept what the kernel refuses. */
+static void test_random_differential(void)
+{
+    char why[256];
+    if (!xdpvm_kernel_available(why, sizeof(why))) {
+        test_skip("kernel_random_programs", "%s", why);
+        return;
+    }
+    struct xdpvm_map_spec spec = {"values", XDPVM_MAP_ARRAY, 4, 32, 8, 0};
+    char err[256];
+    struct xdpvm_map *map = xdpvm_map_create(&spec, 1, err, sizeof(err));
+    int map_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "values", 4, 32, 8, NULL);
+    if (!map || map_fd < 0) {
+        test_fail("kernel_random_programs", "setup: %s", map ? "kernel map creation failed" : err);
+        if (map)
+            xdpvm_map_free(map);
+        if (map_fd >= 0)
+            close(map_fd);
+        return;
+    }
+    static char log[1 << 16];
+    unsigned programs = test_sanitized() ? 100 : 600, both = 0, stricter = 0, unsound = 0, kernel_errors = 0;
+    char first[1024] = "", first_stricter[600] = "";
+    for (unsigned seed = 1; seed <= programs; seed++) {
+        struct randprog_opts ro = {.seed = 7000 + seed, .blocks = 4 + seed % 12, .array_map = map,
+                                   .value_size = 32};
+        size_t count;
+        struct xdpvm_insn *insns = randprog_generate(&ro, &count);
+        if (!insns)
+            break;
+        struct xdpvm_map *maps[1] = {map};
+        struct xdpvm_prog prog = {.type = XDPVM_PROG_XDP, .insns = insns, .count = count, .maps = maps,
+                                  .map_count = 1, .helpers = xdpvm_helpers_for(XDPVM_PROG_XDP)};
+        struct xdpvm_verify_result res;
+        xdpvm_verify(&prog, NULL, &res);
+        /* The kernel's copy refers to the map by file descriptor. */
+        for (size_t i = 0; i + 1 < count; i++) {
+            if (insns[i].code == (XDPVM_CLASS_LD | XDPVM_MODE_IMM | XDPVM_SIZE_DW)) {
+                if (insns[i].src == XDPVM_PSEUDO_MAP_FD) {
+                    insns[i].imm = map_fd;
+                    insns[i + 1].imm = 0;
+                }
+                i++;
+            }
+        }
+        LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log), .log_level = 1);
+        log[0] = 0;
+        int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "rand", "GPL", (const struct bpf_insn *)insns, count, &opts);
+        bool kernel_accepted = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+        else if (!log[0])
+            kernel_errors++;
+        if (kernel_accepted == res.accepted) {
+            both++;
+        } else if (res.accepted) {
+            if (unsound++ == 0) {
+                const char *tail = strlen(log) > 400 ? log + strlen(log) - 400 : log;
+                snprintf(first, sizeof(first), "seed %u: the kernel refused (%.600s)", 7000 + seed, tail);
+            }
+        } else if (stricter++ == 0) {
+            snprintf(first_stricter, sizeof(first_stricter), "seed %u: %s", 7000 + seed, res.reason);
+        }
+        free(insns);
+    }
+    test_check(unsound == 0, "kernel_random_programs_never_more_permissive",
+               "xdpvm accepted %u of %u random programs the kernel refused; first: %s", unsound, programs, first);
+    test_check(both >= programs * 3 / 4, "kernel_random_programs_same_verdict",
+               "same verdict on only %u of %u programs (%u stricter in xdpvm, first: %s; %u kernel errors)", both,
+               programs, stricter, first_stricter, kernel_errors);
+    close(map_fd);
+    xdpvm_map_free(map);
+}
+
 int main(void)
 {
     char dir[512];
@@ -208,6 +290,7 @@ int main(void)
     collect(dir);
     test_own_objects();
     test_kernel_differential();
+    test_random_differential();
     free(verdicts);
     return test_exit_code();
 }

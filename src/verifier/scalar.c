@@ -476,6 +476,11 @@ static struct scalar alu64(unsigned op, struct scalar a, struct scalar b, unsign
 
 struct scalar scalar_alu(unsigned op, bool sgn, struct scalar a, struct scalar b, bool alu32)
 {
+    /* Like the kernel, a shift by the operand width or more tells nothing (the ISA masks the
+     * amount, but programs relying on that are not written by compilers). */
+    if ((op == XDPVM_ALU_LSH || op == XDPVM_ALU_RSH || op == XDPVM_ALU_ARSH) &&
+        (alu32 ? b.u32max >= 32 : b.umax >= 64))
+        return alu32 ? scalar_of_size(4, false) : scalar_unknown();
     if (scalar_is_const(&a) && scalar_is_const(&b))
         return scalar_const(concrete_alu(op, sgn, a.var.value, b.var.value, alu32));
     if (op == XDPVM_ALU_MOV)

@@ -899,6 +899,9 @@ static int check_alu(struct env *env, struct vstate *st, const struct xdpvm_deco
         mark_scalar(dst, v);
         return 0;
     }
+    if ((op == XDPVM_ALU_DIV || op == XDPVM_ALU_MOD) && !src_reg && d->imm == 0)
+        return reject(env, st, "%s by the constant 0 (the kernel refuses it; a register divisor of 0 is allowed)",
+                      op == XDPVM_ALU_DIV ? "division" : "modulo");
     unsigned width = alu32 ? 32 : 64;
     if ((op == XDPVM_ALU_LSH || op == XDPVM_ALU_RSH || op == XDPVM_ALU_ARSH) && !src_reg &&
         (d->imm < 0 || (unsigned)d->imm >= width))
