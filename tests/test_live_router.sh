@@ -119,7 +119,7 @@ elif ! out=$(kx r "$XDPVM" attach "$BPF_DIR/examples/router.o" --dev pa --mode n
   fail live_kernel_attach_same_bytes "attach failed: $out"
 else
   pins=/sys/fs/bpf/xdpvm/pa
-  kx b "$XDPVM" attach "$BPF_DIR/examples/counter.o" --dev vb >/dev/null 2>&1
+  sink=$(kx b "$XDPVM" attach "$BPF_DIR/examples/counter.o" --dev vb 2>&1)
   bpftool map update pinned "$pins/next_hops" key hex 0a 02 00 02 value hex $(echo "$HOP" | sed 's/../& /g') >/dev/null
   kx r bpftool map update pinned "$pins/tx_ports" key hex $(le32 "$IPB" | sed 's/../& /g') value hex $(le32 "$IPB" | sed 's/../& /g') >/dev/null
   cap="$LIVE_TMP/router-kernel.pcapng"
@@ -136,7 +136,7 @@ else
   if [ -n "$kern" ] && [ "$user" = "$kern" ] && [[ "$status" == *'"drop":10,'*'"redirect":30'* ]]; then
     pass live_kernel_attach_same_bytes
   else
-    fail live_kernel_attach_same_bytes "kernel sent $(echo "$kern" | grep -c .) packets, user space $(echo "$user" | grep -c .); equal: $([ "$user" = "$kern" ] && echo yes || echo no); status: $status"
+    fail live_kernel_attach_same_bytes "kernel sent $(echo "$kern" | grep -c .) packets, user space $(echo "$user" | grep -c .); equal: $([ "$user" = "$kern" ] && echo yes || echo no); status: $status; sink attach: $sink"
   fi
 fi
 

@@ -93,7 +93,8 @@ capture_start() { # ns ifname file
   CAPTURE_PID=$pid
   local i
   for i in $(seq 1 100); do
-    grep -q "Capturing on" "$log" 2>/dev/null && return 0
+    # dumpcap says so a moment before its socket sees packets on a loaded machine.
+    grep -q "Capturing on" "$log" 2>/dev/null && { sleep 0.3; return 0; }
     sleep 0.05
   done
   return 1
