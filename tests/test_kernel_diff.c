@@ -2,7 +2,8 @@
  * run by the kernel (BPF_PROG_TEST_RUN through libbpf) and by xdpvm with the same map
  * contents. The action and the output bytes must be identical for each packet, and so must
  * every map after the whole capture (per-CPU maps: the sum over CPUs, since the kernel runs
- * the test on whichever CPU it is on and xdpvm on worker 0). Skipped with the reason when
+ * the test on whichever CPU it is on and xdpvm on worker 0). xdpvm runs each example twice:
+ * in the checked interpreter as loaded, then verified and JIT-compiled. Skipped with the reason when
  * the kernel cannot load BPF programs here. */
 #include <errno.h>
 #include <net/if.h>
@@ -15,7 +16,9 @@
 #include "lib/example_config.h"
 #include "lib/packets.h"
 #include "lib/testlib.h"
+#include "jit/jit.h"
 #include "maps/maps.h"
+#include "verifier/verifier.h"
 #include "xdp/xdp.h"
 #include "xdpvm/object.h"
 
@@ -33,11 +36,13 @@ struct pair {
 static void pair_close(struct pair *p)
 {
     xdpvm_xdp_runner_free(p->runner);
+    if (p->prog && p->prog->jit_code)
+        xdpvm_jit_free(p->prog);
     xdpvm_object__close(p->obj);
     xdpvm_kernel_close(p->kobj);
 }
 
-static bool pair_open(struct pair *p, const char *name, const char *test)
+static bool pair_open(struct pair *p, const char *name, bool jit, const char *test)
 {
     memset(p, 0, sizeof(*p));
     p->name = name;
@@ -60,6 +65,22 @@ static bool pair_open(struct pair *p, const char *name, const char *test)
         return false;
     }
     p->prog = xdpvm_program__prog(prog);
+    if (jit) {
+        struct xdpvm_verify_opts vo = {0};
+        struct xdpvm_verify_result vr;
+        struct xdpvm_jit_opts jo = {0};
+        if (xdpvm_verify(p->prog, &vo, &vr) < 0) {
+            test_fail(test, "xdpvm's verifier rejects it at instruction %zu: %s", vr.error_insn,
+                      vr.reason);
+            pair_close(p);
+            return false;
+        }
+        if (xdpvm_jit_compile(p->prog, &jo, err, sizeof(err)) < 0) {
+            test_fail(test, "JIT: %s", err);
+            pair_close(p);
+            return false;
+        }
+    }
     p->prog_name = xdpvm_program__name(prog);
     /* The kernel's test run presents the packet as arriving on lo (ifindex 1), queue 0. */
     struct xdpvm_xdp_opts xo = {.ingress_ifindex = 1};
@@ -210,12 +231,12 @@ static bool compare_maps(struct pair *p, const char *test)
     return true;
 }
 
-static void diff_example(const char *name, const char *pcap_path)
+static void diff_example(const char *name, const char *pcap_path, bool jit)
 {
     char test[80], err[512];
-    snprintf(test, sizeof(test), "kernel_diff_%s", name);
+    snprintf(test, sizeof(test), "kernel_diff_%s%s", name, jit ? "_jit" : "");
     struct pair p;
-    if (!pair_open(&p, name, test))
+    if (!pair_open(&p, name, jit, test))
         return;
     struct put_ctx pc = {&p, test};
     if (!example_configure(name, put_both, &pc, other_ifindex())) {
@@ -279,13 +300,13 @@ static void diff_example(const char *name, const char *pcap_path)
         ok = false;
     }
     if (ok && compare_maps(&p, test)) {
-        printf("# %s: %u packets identical (aborted %llu, drop %llu, pass %llu, tx %llu, "
-               "redirect %llu), maps identical\n", name, compared, (unsigned long long)actions[0],
+        printf("# %s%s: %u packets identical (aborted %llu, drop %llu, pass %llu, tx %llu, "
+               "redirect %llu), maps identical\n", name, jit ? " (JIT)" : "", compared, (unsigned long long)actions[0],
                (unsigned long long)actions[1], (unsigned long long)actions[2],
                (unsigned long long)actions[3], (unsigned long long)actions[4]);
         test_pass(test);
     }
-    if (ok && runts) {
+    if (ok && runts && !jit) {
         char skip[80];
         snprintf(skip, sizeof(skip), "kernel_diff_%s_runt_frames", name);
         test_skip(skip, "%u frames shorter than 14 bytes: the kernel's BPF_PROG_TEST_RUN refuses "
@@ -309,6 +330,9 @@ int main(void)
     char pcap_path[1024];
     snprintf(pcap_path, sizeof(pcap_path), "%s/build/data/mixed.pcap", test_root_dir());
     for (size_t i = 0; i < 6; i++)
-        diff_example(example_names[i], pcap_path);
+        diff_example(example_names[i], pcap_path, false);
+    if (xdpvm_jit_available())
+        for (size_t i = 0; i < 6; i++)
+            diff_example(example_names[i], pcap_path, true);
     return test_exit_code();
 }

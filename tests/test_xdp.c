@@ -436,6 +436,9 @@ static const struct adjust_case {
     {"tail_shrink_to_ethernet", 2, -50, true, 0, 14},
     {"tail_shrink_below_ethernet", 2, -51, false, -EINVAL, 64},
     {"meta_32", 3, -32, true, 0, 64},
+    {"meta_36", 3, -36, true, 0, 64},               /* above the old 32-byte limit */
+    {"meta_to_frame_start", 3, -216, true, 0, 64},  /* all headroom but struct xdp_frame */
+    {"meta_past_frame_start", 3, -220, false, -EINVAL, 64},
     {"meta_unaligned", 3, -6, false, -EACCES, 64},
     {"meta_after_data", 3, 4, false, -EINVAL, 64},
     {"meta_then_head_to_limit", 4, -208, true, 0, 272},

@@ -36,8 +36,10 @@ static bool configure_router(example_put_fn put, void *ctx, uint32_t redirect_if
                            redirect_ifindex};
     struct next_hop tx_hop = hop;
     tx_hop.ifindex = 0;
-    uint32_t any = 0, specific; /* 198.51.100.7 in network order, as the program reads it */
-    memcpy(&specific, (uint8_t[]){198, 51, 100, 7}, 4);
+    /* 10.0.0.100 (the capture's load-balancer VIP, frequent in it) goes back out with XDP_TX,
+     * everything else follows the default route; network order, as the program reads it. */
+    uint32_t any = 0, specific;
+    memcpy(&specific, (uint8_t[]){10, 0, 0, 100}, 4);
     if (redirect_ifindex && !put(ctx, "tx_ports", &redirect_ifindex, &redirect_ifindex))
         return false;
     return put(ctx, "next_hops", &any, &hop) && put(ctx, "next_hops", &specific, &tx_hop);
