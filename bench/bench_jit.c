@@ -18,7 +18,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <net/if.h>
+
 #include "io/io.h"
+#include "../tests/lib/example_config.h"
+#include "maps/maps.h"
 #include "jit/jit.h"
 #include "kernel/kernel.h"
 #include "micro/native.h"
@@ -45,7 +49,7 @@ typedef int (*native_fn)(struct xdpvm_run *run, uint64_t *r0);
 struct column {
     double ns;       /* per packet; < 0 when not measured */
     const char *why; /* why not */
-    uint32_t first_ret;
+    uint32_t first_ret; /* the first packet's action after its last repetition */
 };
 
 /* CPU time of this thread: the machine is shared, and time spent preempted is not the
@@ -119,11 +123,14 @@ static struct column time_xdpvm(struct xdpvm_prog *prog, const struct packet_set
     for (size_t i = 0; i < set->count; i++) {
         const struct packet *p = &set->items[i];
         memcpy(frame + HEADROOM, p->data, p->len);
+        /* Like BPF_PROG_TEST_RUN, the repetitions share one buffer: a program that moves the
+         * packet (bpf_xdp_adjust_head) sees its own previous run's result. */
         uint32_t data = (uint32_t)(uintptr_t)(frame + HEADROOM);
+        buff.md.data = buff.md.data_meta = data;
+        buff.md.data_end = data + p->len;
+        buff.md.ingress_ifindex = 1; /* lo, as in the kernel's test run */
         double t0 = now_ns();
         for (uint64_t r = 0; r < repeat; r++) {
-            buff.md.data = buff.md.data_meta = data;
-            buff.md.data_end = data + p->len;
             buff.redirect_set = false;
             run.prog = prog;
             run.error = 0;
@@ -137,7 +144,7 @@ static struct column time_xdpvm(struct xdpvm_prog *prog, const struct packet_set
                 xdpvm_xdp_low_free(frame, FRAME_SIZE);
                 return col;
             }
-            if (i == 0 && r == 0)
+            if (round == 0 && i == 0 && r == repeat - 1) /* the kernel reports the last run's */
                 col.first_ret = (uint32_t)r0;
         }
         total += now_ns() - t0;
@@ -150,8 +157,33 @@ static struct column time_xdpvm(struct xdpvm_prog *prog, const struct packet_set
     return col;
 }
 
-static struct column time_kernel(const char *path, const char *prog_name, const struct packet_set *set,
-                                 uint64_t repeat, bool kernel_ok, const char *kernel_why)
+/* Example map contents (tests/lib/example_config), the same in xdpvm and in the kernel. */
+static bool put_xdpvm(void *ctx, const char *map, const void *key, const void *value)
+{
+    struct xdpvm_object_map *om = xdpvm_object__find_map_by_name(ctx, map);
+    struct xdpvm_map *m = om ? xdpvm_object_map__map(om) : NULL;
+    return m && xdpvm_map_user_update(m, key, value, XDPVM_ANY) == 0;
+}
+static bool put_kernel(void *ctx, const char *map, const void *key, const void *value)
+{
+    return xdpvm_kernel_map_update(ctx, map, key, value, 0) == 0;
+}
+/* A device besides lo for the router's redirect target (the kernel's devmap needs one). */
+static uint32_t other_ifindex(void)
+{
+    uint32_t found = 0;
+    struct if_nameindex *names = if_nameindex();
+    for (struct if_nameindex *n = names; n && n->if_index; n++)
+        if (n->if_index != 1 && !found)
+            found = n->if_index;
+    if (names)
+        if_freenameindex(names);
+    return found;
+}
+
+static struct column time_kernel(const char *path, const char *prog_name, const char *example,
+                                 const struct packet_set *set, uint64_t repeat, bool kernel_ok,
+                                 const char *kernel_why)
 {
     struct column col = {.ns = -1, .why = kernel_why};
     if (!kernel_ok)
@@ -164,6 +196,13 @@ static struct column time_kernel(const char *path, const char *prog_name, const 
         xdpvm_kernel_close(obj);
         return col;
     }
+    if (example && !example_configure(example, put_kernel, obj, other_ifindex())) {
+        col.why = "cannot fill the example's maps in the kernel";
+        xdpvm_kernel_close(obj);
+        return col;
+    }
+    double best = -1;
+    for (int round = 0; round < ROUNDS; round++) {
     double total = 0;
     static uint8_t out[FRAME_SIZE];
     for (size_t i = 0; i < set->count; i++) {
@@ -178,12 +217,15 @@ static struct column time_kernel(const char *path, const char *prog_name, const 
             xdpvm_kernel_close(obj);
             return col;
         }
-        if (i == 0)
+        if (round == 0 && i == 0)
             col.first_ret = tr.retval;
         total += (double)tr.duration * (double)repeat;
     }
+    if (best < 0 || total < best)
+        best = total;
+    }
     xdpvm_kernel_close(obj);
-    col.ns = total / (double)(repeat * set->count);
+    col.ns = best / (double)(repeat * set->count);
     return col;
 }
 
@@ -211,12 +253,17 @@ static void print_ratio(struct column a, struct column b)
         printf(" %9.2fx", a.ns / b.ns);
 }
 
-static int bench_object(const char *path, const struct packet_set *set, native_fn native,
-                        uint64_t total_runs, bool kernel_ok, const char *kernel_why)
+static int bench_object(const char *path, const char *example, const struct packet_set *set,
+                        native_fn native, uint64_t total_runs, bool kernel_ok, const char *kernel_why)
 {
     struct xdpvm_object *obj = xdpvm_object__open(path, NULL);
     if (!obj || xdpvm_object__load(obj)) {
         fprintf(stderr, "bench_jit: %s: %s\n", path, xdpvm_last_error());
+        xdpvm_object__close(obj);
+        return -1;
+    }
+    if (example && !example_configure(example, put_xdpvm, obj, other_ifindex())) {
+        fprintf(stderr, "bench_jit: %s: cannot fill the example's maps\n", path);
         xdpvm_object__close(obj);
         return -1;
     }
@@ -232,8 +279,8 @@ static int bench_object(const char *path, const struct packet_set *set, native_f
     struct xdpvm_prog *prog = xdpvm_program__prog(program);
     uint64_t repeat = (total_runs + set->count - 1) / set->count;
 
-    struct column kernel = time_kernel(path, xdpvm_program__name(program), set, repeat, kernel_ok,
-                                       kernel_why);
+    struct column kernel = time_kernel(path, xdpvm_program__name(program), example, set, repeat,
+                                       kernel_ok, kernel_why);
     prog->verified = true; /* see the header comment */
     struct column interp = time_xdpvm(prog, set, repeat < 10 ? repeat : repeat / 10);
     char err[256];
@@ -309,7 +356,7 @@ int main(int argc, char **argv)
         struct packet_set set;
         micro_packet(&set);
         for (int i = first_object; i < argc; i++)
-            failures += bench_object(argv[i], &set, NULL, total_runs, kernel_ok, kernel_why) != 0;
+            failures += bench_object(argv[i], NULL, &set, NULL, total_runs, kernel_ok, kernel_why) != 0;
         return failures ? 1 : 0;
     }
 
@@ -330,7 +377,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(micro) / sizeof(micro[0]); i++) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/bench/bpf/%s.o", bpf_dir, micro[i].name);
-        failures += bench_object(path, &one, micro[i].native, total_runs, kernel_ok, kernel_why) != 0;
+        failures += bench_object(path, NULL, &one, micro[i].native, total_runs, kernel_ok, kernel_why) != 0;
     }
 
     char pcap[1024];
@@ -340,11 +387,11 @@ int main(int argc, char **argv)
         printf("examples skipped: cannot read %s\n", pcap);
         return failures ? 1 : 0;
     }
-    static const char *const examples[] = {"counter", "firewall", "lb", "macswap", "router", "vlan"};
-    for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
+    for (size_t i = 0; i < sizeof(example_names) / sizeof(example_names[0]); i++) {
         char path[1024];
-        snprintf(path, sizeof(path), "%s/examples/%s.o", bpf_dir, examples[i]);
-        failures += bench_object(path, &mixed, NULL, total_runs, kernel_ok, kernel_why) != 0;
+        snprintf(path, sizeof(path), "%s/examples/%s.o", bpf_dir, example_names[i]);
+        failures += bench_object(path, example_names[i], &mixed, NULL, total_runs, kernel_ok,
+                                 kernel_why) != 0;
     }
     for (size_t i = 0; i < mixed.count; i++)
         free(mixed.items[i].data);
