@@ -106,6 +106,10 @@ static int parse_args(int argc, char **argv, struct run_args *args)
             continue;
         } else {
             takes_value = false;
+            if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+                fputs(run_usage, stdout);
+                return -1;
+            }
             if (!strcmp(a, "--json")) args->json = true;
             else if (!strcmp(a, "--trace")) args->trace = true;
             else if (!strcmp(a, "--dump-maps")) args->dump_maps = true;
@@ -529,7 +533,7 @@ int cmd_run(int argc, char **argv)
     struct run_args args;
     int rc = parse_args(argc, argv, &args);
     if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc; /* -1: help was asked for and printed */
 
     int status = 1;
     struct xdpvm_object *obj = NULL;
