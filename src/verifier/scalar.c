@@ -481,6 +481,10 @@ struct scalar scalar_alu(unsigned op, bool sgn, struct scalar a, struct scalar b
     if ((op == XDPVM_ALU_LSH || op == XDPVM_ALU_RSH || op == XDPVM_ALU_ARSH) &&
         (alu32 ? b.u32max >= 32 : b.umax >= 64))
         return alu32 ? scalar_of_size(4, false) : scalar_unknown();
+    /* The kernel computes no bounds for division and modulo, even of constants; matching it
+     * keeps the verdicts the same on programs whose safety would hinge on them. */
+    if (op == XDPVM_ALU_DIV || op == XDPVM_ALU_MOD)
+        return alu32 ? scalar_of_size(4, false) : scalar_unknown();
     if (scalar_is_const(&a) && scalar_is_const(&b))
         return scalar_const(concrete_alu(op, sgn, a.var.value, b.var.value, alu32));
     if (op == XDPVM_ALU_MOV)
