@@ -25,7 +25,6 @@ for x in "g vg" "d pd"; do set -- $x; nsx "$1" sysctl -qw "net.ipv6.conf.$2.disa
 veth_add s vs d pe
 VG=$(if_mac g vg); PD=$(if_mac d pd); PE=$(if_mac d pe); VS=$(if_mac s vs); IPE=$(if_index d pe)
 le32() { printf '%02x%02x%02x%02x' $(($1 & 255)) $((($1 >> 8) & 255)) $((($1 >> 16) & 255)) $((($1 >> 24) & 255)); }
-spaced() { echo "$1" | sed 's/../& /g'; }
 HOP="${VS//:/}${PE//:/}$(le32 "$IPE")"
 IN="$LIVE_TMP/in.pcap"
 $PY make "$IN" --smac "$VG" --dmac "$PD" --src 10.1.0.2 --dst 10.2.0.2 --count 64 --ttl 64
@@ -62,8 +61,8 @@ measure() {
   else
     kx d "$XDPVM" attach "$obj" --dev pd --mode "$path" >/dev/null 2>"$out.err" || { echo "attach failed: $(cat "$out.err")"; PPS=0; CPUPM=0; return; }
     if [ "$prog" = router ]; then
-      kx d bpftool map update pinned /sys/fs/bpf/xdpvm/pd/next_hops key hex 0a 02 00 02 value hex $(spaced "$HOP")
-      kx d bpftool map update pinned /sys/fs/bpf/xdpvm/pd/tx_ports key hex $(spaced "$(le32 "$IPE")") value hex $(spaced "$(le32 "$IPE")")
+      kx d "$XDPVM" map update --dev pd --map next_hops --key 0a020002 --value "$HOP"
+      kx d "$XDPVM" map update --dev pd --map tx_ports --key "$(le32 "$IPE")" --value "$(le32 "$IPE")"
     fi
   fi
   rx_g0=$(if_stat g vg rx_packets); rx_s0=$(if_stat s vs rx_packets); soft0=$(softirq_ticks)

@@ -118,10 +118,11 @@ if [ ! -f "$LIVE_TMP/router-userspace.pcapng" ]; then
 elif ! out=$(kx r "$XDPVM" attach "$BPF_DIR/examples/router.o" --dev pa --mode native 2>&1); then
   fail live_kernel_attach_same_bytes "attach failed: $out"
 else
-  pins=/sys/fs/bpf/xdpvm/pa
   sink=$(kx b "$XDPVM" attach "$BPF_DIR/examples/counter.o" --dev vb 2>&1)
-  bpftool map update pinned "$pins/next_hops" key hex 0a 02 00 02 value hex $(echo "$HOP" | sed 's/../& /g') >/dev/null
-  kx r bpftool map update pinned "$pins/tx_ports" key hex $(le32 "$IPB" | sed 's/../& /g') value hex $(le32 "$IPB" | sed 's/../& /g') >/dev/null
+  # The same map contents as the user-space run, through xdpvm map on the pins (in r's
+  # namespace: a devmap value is an ifindex there).
+  kx r "$XDPVM" map update --dev pa --map next_hops --key 0a020002 --value "$HOP"
+  kx r "$XDPVM" map update --dev pa --map tx_ports --key "$(le32 "$IPB")" --value "$(le32 "$IPB")"
   cap="$LIVE_TMP/router-kernel.pcapng"
   if capture_start b vb "$cap"; then
     nsx a "$XDPVM" gen --dev va --in "$IN" --count 40 >/dev/null 2>&1

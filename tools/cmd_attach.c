@@ -33,6 +33,8 @@
 #include <xdp/libxdp.h>
 
 #include "kernel_pins.h"
+#include "verifier/verifier.h"
+#include "xdpvm/xdpvm.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -94,6 +96,42 @@ static int remove_pins(const char *dir)
     }
     closedir(d);
     return rmdir(dir);
+}
+
+/* xdpvm's own verdict on the program attach is about to give the kernel. Returns 1 accepted,
+ * 0 rejected (reason in why), -1 when it could not tell (load error, in why). */
+static int xdpvm_verdict(const char *object, const char *section, char *why, size_t why_size)
+{
+    struct xdpvm_object *obj = xdpvm_object__open(object, NULL);
+    int verdict = -1;
+    if (!obj || xdpvm_object__load(obj) < 0) {
+        snprintf(why, why_size, "%s", xdpvm_last_error());
+        xdpvm_object__close(obj);
+        return -1;
+    }
+    struct xdpvm_program *p = NULL, *found = NULL;
+    xdpvm_object__for_each_program(p, obj) {
+        if (section ? (!strcmp(xdpvm_program__section(p), section) || !strcmp(xdpvm_program__name(p), section))
+                    : xdpvm_program__type(p) == XDPVM_PROG_XDP) {
+            found = p;
+            break;
+        }
+    }
+    if (!found || !xdpvm_program__prog(found)) {
+        snprintf(why, why_size, "no such program in xdpvm's view of the object");
+    } else {
+        struct xdpvm_verify_opts vopts = {0};
+        struct xdpvm_verify_result res;
+        if (xdpvm_verify(xdpvm_program__prog(found), &vopts, &res) == 0) {
+            verdict = 1;
+            snprintf(why, why_size, "accepted (%" PRIu64 " instructions processed)", res.insns_processed);
+        } else {
+            verdict = 0;
+            snprintf(why, why_size, "rejected at instruction %zu: %s", res.error_insn, res.reason);
+        }
+    }
+    xdpvm_object__close(obj);
+    return verdict;
 }
 
 static int parse_attach_mode(const char *text, enum xdp_attach_mode *mode)
@@ -169,6 +207,10 @@ int cmd_attach(int argc, char **argv)
         return 1;
     }
 
+    live_quiet_libraries();
+    char ours[700];
+    int our_verdict = xdpvm_verdict(object, section, ours, sizeof(ours));
+
     libbpf_set_print(keep_libbpf_log);
     int status = 1;
     struct bpf_object *obj = bpf_object__open_file(object, NULL);
@@ -212,6 +254,15 @@ int cmd_attach(int argc, char **argv)
     libbpf_log_len = 0;
     libbpf_log[0] = 0;
     rc = xdp_program__attach(prog, (int)ifindex, mode, 0);
+    /* The kernel's verdict decides; xdpvm's is printed when the two differ. */
+    bool kernel_rejected = rc == -EACCES || rc == -EINVAL || (rc && strstr(libbpf_log, "verifier"));
+    if (our_verdict == 1 && kernel_rejected)
+        fprintf(stderr, "xdpvm: verdicts differ: xdpvm's verifier %s; the kernel's rejected it (%s)\n",
+                ours, strerror(-rc));
+    else if (our_verdict == 0 && rc == 0)
+        fprintf(stderr, "xdpvm: verdicts differ: xdpvm's verifier %s; the kernel's accepted it\n", ours);
+    else if (our_verdict < 0)
+        fprintf(stderr, "xdpvm: xdpvm's verifier could not check %s: %s\n", object, ours);
     if (rc) {
         cli_error("attach: %s: program '%s' on '%s' (%s mode): %s", object, bpf_program__name(bp), dev,
                   attach_mode_name(mode), strerror(-rc));
@@ -226,11 +277,14 @@ int cmd_attach(int argc, char **argv)
         goto out;
     }
     if (json) {
-        printf("{\"dev\":\"%s\",\"ifindex\":%u,\"mode\":\"%s\",\"program\":\"%s\",\"id\":%u,\"pins\":\"%s\"}\n",
-               dev, ifindex, attach_mode_name(mode), xdp_program__name(prog), xdp_program__id(prog), dir);
+        printf("{\"dev\":\"%s\",\"ifindex\":%u,\"mode\":\"%s\",\"program\":\"%s\",\"id\":%u,\"pins\":\"%s\","
+               "\"xdpvm_verifier\":\"%s\",\"kernel_verifier\":\"accepted\"}\n",
+               dev, ifindex, attach_mode_name(mode), xdp_program__name(prog), xdp_program__id(prog), dir,
+               our_verdict == 1 ? "accepted" : our_verdict == 0 ? "rejected" : "unknown");
     } else {
-        printf("attached %s (program '%s', id %u) to %s in %s mode; maps pinned in %s\n", object,
-               xdp_program__name(prog), xdp_program__id(prog), dev, attach_mode_name(mode), dir);
+        printf("attached %s (program '%s', id %u) to %s in %s mode; maps pinned in %s\n"
+               "verifiers: kernel accepted; xdpvm %s\n", object,
+               xdp_program__name(prog), xdp_program__id(prog), dev, attach_mode_name(mode), dir, ours);
     }
     status = 0;
 out:
@@ -247,6 +301,7 @@ out:
 
 int cmd_detach(int argc, char **argv)
 {
+    live_quiet_libraries();
     const char *dev = NULL;
     bool json = false;
     for (int i = 1; i < argc; i++) {
@@ -334,6 +389,7 @@ static bool read_action_counts(const char *path, uint64_t counts[5])
 
 int cmd_status(int argc, char **argv)
 {
+    live_quiet_libraries();
     const char *only = NULL;
     bool json = false;
     for (int i = 1; i < argc; i++) {

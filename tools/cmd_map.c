@@ -19,6 +19,8 @@ static int usage(void)
 
 int cmd_map(int argc, char **argv)
 {
+    if (cli_has_flag(argc, argv, "--dev"))
+        return map_pinned(argc, argv); /* maps pinned by xdpvm attach: tools/map_pinned.c */
     if (argc < 3)
         return usage();
     const char *verb = argv[1], *path = argv[2], *only = NULL;

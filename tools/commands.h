@@ -16,6 +16,8 @@ int cmd_status(int argc, char **argv);
 
 /* `xdpvm run ... --dev IF`: the live data path (tools/run_live.c). */
 int run_live(int argc, char **argv);
+/* `xdpvm map ... --dev IF`: maps pinned by `xdpvm attach` (tools/map_pinned.c). */
+int map_pinned(int argc, char **argv);
 /* Silence libbpf/libxdp chatter unless XDPVM_VERBOSE is set (tools/run_live.c). */
 void live_quiet_libraries(void);
 /* Shared by run and run_live (tools/cmd_run.c): put --map-set / --maps-file entries into a
