@@ -154,10 +154,13 @@ FUZZ_BINS    := $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS  := $(filter-out -Werror,$(BASE_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-build-fuzz/%: fuzz/%.c $(LIB_SRCS) | deps
+# Targets may also drive the CLI's map printer.
+FUZZ_TOOL_SRCS := tools/map_print.c tools/common.c
+
+build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(FUZZ_TOOL_SRCS) | deps
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Itools -o $@ $< $(LIB_SRCS) $(FUZZ_TOOL_SRCS) $(LDLIBS)
 
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS) $(BPF_OBJS)

@@ -616,6 +616,20 @@ static void test_damaged_objects(void)
     }
     free(original);
     free(image);
+
+    /* Found by `make fuzz`: a .bss's size comes from its header only; 2 GiB must not be
+     * allocated (the kernel caps array values at 4 MiB). */
+    original = (uint8_t *)test_read_file(object_path("loader_globals"), &len);
+    n = original ? image_sections(original, len, secs, 64) : 0;
+    struct image_section *bss = find_section(secs, n, ".bss");
+    if (bss) {
+        uint64_t huge = 2ull << 30;
+        memcpy(original + bss->header_at + offsetof(Elf64_Shdr, sh_size), &huge, sizeof(huge));
+        expect_damaged("error_bss_too_large", original, len, "section '.bss': 2147483648 bytes is more than");
+    } else {
+        test_fail("error_bss_too_large", "loader_globals.o has no .bss");
+    }
+    free(original);
 }
 
 /* ---- running in the interpreter ---- */

@@ -15,6 +15,10 @@
 /* Type chains in BTF are short; a longer one is a corrupted (possibly cyclic) object. */
 #define MAX_BTF_CHAIN 32
 
+/* The kernel refuses array map values larger than KMALLOC_MAX_SIZE (4 MiB on x86-64), and a
+ * .bss size comes from the header alone: check it before allocating the image. */
+#define MAX_GLOBAL_DATA (4u << 20)
+
 /* The kernel's struct bpf_map_def, the layout of legacy SEC("maps") entries. */
 struct legacy_map_def {
     uint32_t type, key_size, value_size, max_entries, map_flags;
@@ -317,9 +321,9 @@ static int add_global_data_map(struct xdpvm_object *obj, size_t sec)
     struct loader_section *s = &obj->secs[sec];
     if (s->size == 0)
         return 0;
-    if (s->size > UINT32_MAX)
-        return loader_error(EINVAL, "%s: section '%s': %zu bytes is too large for a map value", obj->path, s->name,
-                            s->size);
+    if (s->size > MAX_GLOBAL_DATA)
+        return loader_error(E2BIG, "%s: section '%s': %zu bytes is more than an array map value may hold (%u, the kernel's KMALLOC_MAX_SIZE)",
+                            obj->path, s->name, s->size, MAX_GLOBAL_DATA);
     struct xdpvm_object_map *m = new_map(obj);
     if (!m)
         return loader_error(ENOMEM, "%s: out of memory", obj->path);
