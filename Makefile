@@ -5,6 +5,7 @@
 #   make demo       the main job: router example over the bundled pcap
 #   make test       every test, normal and ASan+UBSan builds; ends with "N passed, N failed"
 #   make bench      benchmarks (ratios against baselines measured in the same run)
+#   make soak-jit   long JIT-vs-interpreter differential run (ITERATIONS=N random programs)
 #   make bench-live live-port benchmark on veth pairs (root): xdpvm AF_XDP/AF_PACKET vs kernel XDP
 #   make fuzz       libFuzzer targets in fuzz/ for FUZZ_SECONDS each (default 60)
 
@@ -104,7 +105,7 @@ build/data/mixed.pcapng: scripts/gen_pcap.py
 	@echo "  GEN     $@"
 	$(Q)python3 scripts/gen_pcap.py --format pcapng $@
 
-.PHONY: all deps lib cli tests san demo test test-fast bench bench-live clean
+.PHONY: all deps lib cli tests san demo test test-fast bench bench-live soak-jit clean
 .SECONDARY:
 
 all: lib cli $(BPF_OBJS) $(DATA) tests
@@ -134,6 +135,11 @@ test: all san
 
 test-fast: all
 	@XDPVM_NO_SAN=1 ./tests/run.sh
+
+# Long differential run of the JIT against the interpreter: ITERATIONS random programs
+# (the test command runs 1500).
+soak-jit: build/tests/test_jit_diff
+	XDPVM_JIT_DIFF_ITERATIONS=$${ITERATIONS:-200000} ./build/tests/test_jit_diff | grep -v '^PASS diff_row'
 
 bench: all $(BENCH_BINS)
 	@./bench/run.sh

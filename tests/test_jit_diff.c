@@ -5,20 +5,28 @@
  *    with every pair of BPF registers as operands, on edge-case and random values. This is
  *    where x86 register constraints bite (rax/rdx in division, rcx in shifts, rax in
  *    cmpxchg, byte registers).
- * 2. Random programs from tests/lib/randprog (shared with the verifier's soundness test),
- *    when it is in the tree.
- * Each program logs r0..r9 after the operation through a helper; logs, memory and r0 must
- * match. XDPVM_JIT_DIFF_ITERATIONS scales the random part (the soak target sets it high). */
+ * 2. Random XDP programs from tests/lib/randprog (shared with the verifier's soundness
+ *    test) that the verifier accepts (the JIT trusts the verifier), on random packets, with an
+ *    array map: both engines run on the same frame and map (restored in between), with
+ *    deterministic stand-ins for the clock and random-number helpers.
+ * The programs log registers (and helper arguments) through a helper; logs, packet, map
+ * contents and r0 must match. XDPVM_JIT_DIFF_ITERATIONS sets the number of random programs
+ * (`make soak-jit` sets it high). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/helpers.h"
 #include "interp/interp.h"
 #include "isa/isa.h"
 #include "jit/jit.h"
+#include "lib/randprog.h"
 #include "lib/testlib.h"
+#include "maps/maps.h"
+#include "verifier/verifier.h"
+#include "xdp/xdp.h"
 #include "runtime/runtime.h"
 
 #define LOG_HELPER_ID 7
@@ -316,9 +324,246 @@ static void test_every_row(void)
     }
 }
 
+/* ---- random programs ---- */
+
+#define RANDOM_LOG_HELPER_ID 200
+#define MAP_ENTRIES 8
+#define MAP_VALUE 32
+
+static struct xdpvm_helper_table random_table;
+static const struct xdpvm_helper_table *xdp_table;
+static uint64_t helper_clock, helper_rng;
+
+static void log_value(uint64_t v)
+{
+    if (current_log && current_log->count < LOG_MAX)
+        current_log->values[current_log->count++] = v;
+}
+/* map_lookup_elem as the product's, logging the key and the answer */
+static uint64_t logged_map_lookup(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                                  struct xdpvm_run *run)
+{
+    uint64_t ret = xdp_table->by_id[1]->fn(r1, r2, r3, r4, r5, run);
+    uint32_t key;
+    memcpy(&key, (const void *)(uintptr_t)r2, sizeof(key));
+    log_value(0x10000000000ull | key);
+    log_value(ret);
+    return ret;
+}
+static uint64_t fake_ktime(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                           struct xdpvm_run *run)
+{
+    helper_clock += 1000;
+    log_value(0x20000000000ull);
+    return helper_clock;
+}
+static uint64_t fake_prandom(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                             struct xdpvm_run *run)
+{
+    helper_rng = helper_rng * 6364136223846793005ull + 1442695040888963407ull;
+    log_value(0x30000000000ull);
+    return helper_rng >> 32;
+}
+static struct xdpvm_helper h_lookup, h_ktime, h_prandom;
+static const struct xdpvm_helper random_log = {.id = RANDOM_LOG_HELPER_ID, .name = "log",
+                                               .fn = helper_log, .args = {XDPVM_ARG_ANYTHING}};
+
+/* The XDP table with the three helpers randprog uses replaced by logging, deterministic ones
+ * (same prototypes, so the verifier sees the same program). */
+static void build_random_table(void)
+{
+    xdp_table = xdpvm_helpers_for(XDPVM_PROG_XDP);
+    random_table = *xdp_table;
+    h_lookup = *xdp_table->by_id[1];
+    h_lookup.fn = logged_map_lookup;
+    h_ktime = *xdp_table->by_id[5];
+    h_ktime.fn = fake_ktime;
+    h_prandom = *xdp_table->by_id[7];
+    h_prandom.fn = fake_prandom;
+    random_table.by_id[1] = &h_lookup;
+    random_table.by_id[5] = &h_ktime;
+    random_table.by_id[7] = &h_prandom;
+}
+
+/* Before the final exit: log r0, r6..r9 (r0 kept on the stack across the log calls). r6 may
+ * be left unwritten by a program (the checked interpreter refuses to read it then), so it
+ * starts at 0: the program itself never read it before writing, or the verifier would have
+ * refused it. Every other register logged is written by randprog's prologue. */
+static struct xdpvm_insn *add_exit_logging(const struct xdpvm_insn *insns, size_t count, size_t *out_count)
+{
+    struct builder head = {.count = 0};
+    add(&head, XDPVM_OP_MOV64_IMM, 6, 0, 0, 0, 0);
+    struct builder tail = {.count = 0};
+    add(&tail, XDPVM_OP_STXDW, XDPVM_REG_FP, 0, -8, 0, 0);
+    static const int logged[] = {0, 6, 7, 8, 9};
+    for (size_t i = 0; i < sizeof(logged) / sizeof(logged[0]); i++) {
+        add(&tail, XDPVM_OP_MOV64_REG, 1, logged[i], 0, 0, 0);
+        add(&tail, XDPVM_OP_CALL, 0, 0, 0, RANDOM_LOG_HELPER_ID, 0);
+    }
+    add(&tail, XDPVM_OP_LDXDW, 0, XDPVM_REG_FP, -8, 0, 0);
+    struct xdpvm_insn *out = malloc((head.count + count + tail.count) * sizeof(*out));
+    if (!out)
+        return NULL;
+    /* the tail goes in at the exit's index: jumps to the exit now land on the logging */
+    memcpy(out, head.insns, head.count * sizeof(*out));
+    memcpy(out + head.count, insns, (count - 1) * sizeof(*out));
+    memcpy(out + head.count + count - 1, tail.insns, tail.count * sizeof(*out));
+    out[head.count + count - 1 + tail.count] = insns[count - 1];
+    *out_count = head.count + count + tail.count;
+    return out;
+}
+
+struct random_outcome {
+    int rc;
+    uint64_t r0;
+    struct exec_log log;
+    uint8_t frame[4096];
+    uint8_t values[MAP_ENTRIES][MAP_VALUE];
+    char error[300];
+};
+
+static void random_run(struct xdpvm_prog *prog, uint8_t *frame, const uint8_t *packet, uint32_t len,
+                       struct xdpvm_map *map, const uint8_t initial[MAP_ENTRIES][MAP_VALUE],
+                       struct random_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (uint32_t k = 0; k < MAP_ENTRIES; k++)
+        xdpvm_map_user_update(map, &k, initial[k], XDPVM_ANY);
+    const uint32_t headroom = 256;
+    memset(frame, 0xa5, 4096);
+    memcpy(frame + headroom, packet, len);
+    struct xdpvm_xdp_buff buff = {.frame = frame, .frame_size = 4096, .tailroom_reserve = 320};
+    buff.md.data = buff.md.data_meta = (uint32_t)(uintptr_t)(frame + headroom);
+    buff.md.data_end = buff.md.data + len;
+    buff.md.ingress_ifindex = 1;
+    struct xdpvm_run run = {.prog = prog, .ctx = &buff.md, .xdp = &buff, .insn_budget = 1000000};
+    xdpvm_run_add_region(&run, frame + headroom, len, true, "packet");
+    xdpvm_run_add_region(&run, &buff.md, sizeof(buff.md), false, "context");
+    helper_clock = 0;
+    helper_rng = 42;
+    current_log = &out->log;
+    out->rc = prog->exec(&run, &out->r0);
+    current_log = NULL;
+    if (out->rc)
+        snprintf(out->error, sizeof(out->error), "insn %zu: %s", run.error_pc, run.error_message);
+    memcpy(out->frame, frame, 4096);
+    for (uint32_t k = 0; k < MAP_ENTRIES; k++)
+        xdpvm_map_user_lookup(map, &k, out->values[k]);
+}
+
+static unsigned random_iterations(void)
+{
+    const char *env = getenv("XDPVM_JIT_DIFF_ITERATIONS");
+    if (env && *env)
+        return (unsigned)strtoul(env, NULL, 10);
+    return test_sanitized() ? 150 : 1500;
+}
+
+static void test_random_programs(void)
+{
+    const char *name = "diff_random_programs";
+    build_random_table();
+    random_table.by_id[RANDOM_LOG_HELPER_ID] = &random_log;
+    struct xdpvm_map_spec spec = {"values", XDPVM_MAP_ARRAY, 4, MAP_VALUE, MAP_ENTRIES, 0};
+    char err[256];
+    struct xdpvm_map *map = xdpvm_map_create(&spec, 1, err, sizeof(err));
+    uint8_t *frame = xdpvm_xdp_low_alloc(4096);
+    static struct random_outcome a, b;
+    if (!map || !frame) {
+        test_fail(name, "setup: %s", map ? "no memory below 4 GiB for a frame" : err);
+        if (map)
+            xdpvm_map_free(map);
+        return;
+    }
+    unsigned programs = random_iterations(), accepted = 0, compared = 0, failures = 0;
+    for (unsigned seed = 1; seed <= programs && failures < 3; seed++) {
+        struct randprog_opts ro = {.seed = seed, .blocks = 6 + seed % 14, .array_map = map,
+                                   .value_size = MAP_VALUE};
+        size_t count;
+        struct xdpvm_insn *generated = randprog_generate(&ro, &count);
+        if (!generated)
+            break;
+        struct xdpvm_map *maps[1] = {map};
+        struct xdpvm_prog checked = {.type = XDPVM_PROG_XDP, .insns = generated, .count = count,
+                                     .maps = maps, .map_count = 1, .helpers = &random_table};
+        struct xdpvm_verify_result verdict;
+        xdpvm_verify(&checked, NULL, &verdict);
+        if (!verdict.accepted) {
+            free(generated);
+            continue;
+        }
+        accepted++;
+        size_t logged_count;
+        struct xdpvm_insn *insns = add_exit_logging(generated, count, &logged_count);
+        free(generated);
+        if (!insns)
+            break;
+        struct xdpvm_prog interp = {.type = XDPVM_PROG_XDP, .insns = insns, .count = logged_count,
+                                    .maps = maps, .map_count = 1, .helpers = &random_table,
+                                    .exec = xdpvm_interp_run};
+        struct xdpvm_prog jit = interp;
+        snprintf(interp.name, sizeof(interp.name), "random_%u", seed);
+        snprintf(jit.name, sizeof(jit.name), "random_%u", seed);
+        if (xdpvm_interp_prepare(&interp, err, sizeof(err))) {
+            test_fail(name, "seed %u: interpreter refused an accepted program: %s", seed, err);
+            failures++;
+            free(insns);
+            continue;
+        }
+        if (xdpvm_jit_compile(&jit, NULL, err, sizeof(err))) {
+            test_fail(name, "seed %u: JIT refused an accepted program: %s", seed, err);
+            failures++;
+            xdpvm_interp_release(&interp);
+            free(insns);
+            continue;
+        }
+        for (int packet_round = 0; packet_round < 3; packet_round++) {
+            uint8_t packet[256], initial[MAP_ENTRIES][MAP_VALUE];
+            uint32_t len = 14 + (uint32_t)(rnd() % 200);
+            for (uint32_t i = 0; i < len; i++)
+                packet[i] = (uint8_t)rnd();
+            for (int k = 0; k < MAP_ENTRIES; k++)
+                for (int i = 0; i < MAP_VALUE; i++)
+                    initial[k][i] = (uint8_t)rnd();
+            random_run(&interp, frame, packet, len, map, initial, &a);
+            random_run(&jit, frame, packet, len, map, initial, &b);
+            compared++;
+            bool same = a.rc == b.rc && (a.rc || a.r0 == b.r0) && a.log.count == b.log.count &&
+                        !memcmp(a.log.values, b.log.values, a.log.count * sizeof(uint64_t)) &&
+                        !memcmp(a.frame, b.frame, sizeof(a.frame)) &&
+                        !memcmp(a.values, b.values, sizeof(a.values));
+            if (!same) {
+                size_t i = 0;
+                while (i < a.log.count && i < b.log.count && a.log.values[i] == b.log.values[i])
+                    i++;
+                test_fail(name, "seed %u, packet of %u bytes: interpreter rc %d r0 %#" PRIx64 " (%s), "
+                          "JIT rc %d r0 %#" PRIx64 " (%s); logs of %zu/%zu entries differ at %zu; "
+                          "packet %s, map %s", seed, len, a.rc, a.r0, a.error, b.rc, b.r0, b.error,
+                          a.log.count, b.log.count, i,
+                          memcmp(a.frame, b.frame, sizeof(a.frame)) ? "differs" : "same",
+                          memcmp(a.values, b.values, sizeof(a.values)) ? "differs" : "same");
+                failures++;
+                break;
+            }
+        }
+        xdpvm_jit_free(&jit);
+        xdpvm_interp_release(&interp);
+        free(insns);
+    }
+    if (!failures && accepted < programs / 4)
+        test_fail(name, "only %u of %u random programs were accepted by the verifier", accepted, programs);
+    else if (!failures)
+        test_pass(name);
+    printf("# %u random programs, %u accepted by the verifier, %u runs compared\n", programs,
+           accepted, compared);
+    xdpvm_xdp_low_free(frame, 4096);
+    xdpvm_map_free(map);
+}
+
 int main(void)
 {
     helper_table.by_id[LOG_HELPER_ID] = &log_helper;
     test_every_row();
+    test_random_programs();
     return test_exit_code();
 }
