@@ -392,7 +392,8 @@ static void test_soundness(void)
     unsigned programs = test_sanitized() ? 300 : 3000, accepted = 0, runs = 0, violations = 0;
     char first[4096] = "";
     for (unsigned seed = 1; seed <= programs; seed++) {
-        struct randprog_opts ro = {.seed = seed, .blocks = 6 + seed % 14, .array_map = map, .value_size = 32};
+        struct randprog_opts ro = {.seed = seed, .blocks = 6 + seed % 14, .array_map = map, .value_size = 32,
+                                   .subprograms = seed % 2 == 0};
         size_t count;
         struct xdpvm_insn *insns = randprog_generate(&ro, &count);
         if (!insns)

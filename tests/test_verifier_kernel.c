@@ -232,7 +232,7 @@ static void test_random_differential(void)
     char first[1024] = "", first_stricter[600] = "";
     for (unsigned seed = 1; seed <= programs; seed++) {
         struct randprog_opts ro = {.seed = 7000 + seed, .blocks = 4 + seed % 12, .array_map = map,
-                                   .value_size = 32};
+                                   .value_size = 32, .subprograms = seed % 2 == 0};
         size_t count;
         struct xdpvm_insn *insns = randprog_generate(&ro, &count);
         if (!insns)

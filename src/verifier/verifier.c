@@ -1368,8 +1368,8 @@ static int check_helper_mem(struct env *env, struct vstate *st, unsigned regno, 
             return rc;
         note_stack_depth(env, st, r, a.lo);
         struct reg snapshot = *r;
-        if (write)
-            return stack_write(env, st, &snapshot, (struct access){a.lo, a.hi, false}, size, NULL);
+        if (write) /* the helper fills the buffer: afterwards its bytes hold data */
+            return stack_write(env, st, &snapshot, a, size, NULL);
         return stack_read(env, st, regno, &snapshot, a, size, false, NULL);
     }
     case REG_PKT:
@@ -1618,6 +1618,20 @@ static int check_helper_call(struct env *env, struct vstate *st, const struct xd
             return reject(env, st, "%s has an argument kind %d this verifier does not know", hname, (int)t);
         }
     }
+    /* Like the kernel: an array lookup with a constant key below max_entries cannot fail. */
+    bool array_key_in_range = false;
+    if (h->id == HELPER_MAP_LOOKUP && map) {
+        const struct xdpvm_map_spec *spec = xdpvm_map_get_spec(map);
+        struct reg *key = &f->regs[2];
+        if ((spec->type == XDPVM_MAP_ARRAY || spec->type == XDPVM_MAP_PERCPU_ARRAY) && spec->key_size == 4 &&
+            key->type == REG_STACK && scalar_is_const(&key->v)) {
+            struct reg value, key_copy = *key;
+            struct access a = access_range(key, 0, 4);
+            if (stack_read(env, st, 2, &key_copy, a, 4, false, &value) == 0 && value.type == REG_SCALAR &&
+                scalar_is_const(&value.v) && value.v.var.value < spec->max_entries)
+                array_key_in_range = true;
+        }
+    }
     if (func != UINT32_MAX) {
         if (h->id != HELPER_LOOP && h->id != HELPER_FOR_EACH_MAP_ELEM)
             return reject(env, st, "%s takes a callback, which this verifier supports only for loop and "
@@ -1647,9 +1661,9 @@ static int check_helper_call(struct env *env, struct vstate *st, const struct xd
         if (!map)
             return reject(env, st, "%s returns a map value but has no map argument", hname);
         mark_scalar(r0, scalar_const(0));
-        r0->type = REG_MAP_VALUE_OR_NULL;
+        r0->type = array_key_in_range ? REG_MAP_VALUE : REG_MAP_VALUE_OR_NULL;
         r0->map = map;
-        r0->id = ++env->next_id;
+        r0->id = array_key_in_range ? 0 : ++env->next_id;
         break;
     case XDPVM_RET_PTR_TO_ALLOC_MEM_OR_NULL:
         if (st->nrefs >= MAX_REFS)

@@ -13,6 +13,9 @@ struct gen {
     unsigned mistake_percent;
     bool oom;
     unsigned depth; /* nesting of branches and loops */
+    /* Local calls made so far: where, and whether r1 holds a pointer to 8 bytes of stack. */
+    struct { size_t insn; bool stack_arg; } calls[8];
+    unsigned ncalls;
 };
 
 static uint64_t next(struct gen *g)
@@ -251,6 +254,74 @@ static void loop_block(struct gen *g)
     g->insns[jump].off = (int16_t)((int64_t)head - (int64_t)jump - 1);
 }
 
+/* Call a function (emitted after the main program by emit_functions). */
+static void call_block(struct gen *g)
+{
+    if (!g->opts->subprograms || g->ncalls >= sizeof(g->calls) / sizeof(g->calls[0])) {
+        alu_block(g);
+        return;
+    }
+    bool stack_arg = chance(g, 50);
+    for (unsigned r = 1; r <= 5; r++)
+        emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_K, r, 0, 0, interesting_imm(g));
+    if (stack_arg) {
+        emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_X, 1, 10, 0, 0);
+        emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_ADD | XDPVM_SRC_K, 1, 0, 0, -8 * (int32_t)(1 + below(g, 8)));
+    }
+    g->calls[g->ncalls].insn = g->n;
+    g->calls[g->ncalls].stack_arg = stack_arg;
+    g->ncalls++;
+    emit(g, XDPVM_CLASS_JMP | XDPVM_JMP_CALL, 0, XDPVM_CALL_LOCAL, 0, 0);
+    reinit_args(g);
+}
+
+/* A function: numbers in r0..r5, its own stack, and through r1 the caller's stack when it
+ * was given a pointer; returns a number. */
+static void emit_function(struct gen *g, bool stack_arg)
+{
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_K, 0, 0, 0, interesting_imm(g));
+    unsigned steps = 2 + below(g, 8);
+    for (unsigned i = 0; i < steps; i++) {
+        unsigned dst = stack_arg ? 2 + below(g, 4) : below(g, 6), src = below(g, 6);
+        if (stack_arg && src == 1)
+            src = 0;
+        switch (below(g, 5)) {
+        case 0:
+            emit(g, XDPVM_CLASS_STX | XDPVM_MODE_MEM | XDPVM_SIZE_DW, 10, src, (int16_t)(-8 * (int)(1 + below(g, 4))), 0);
+            break;
+        case 1:
+            emit(g, XDPVM_CLASS_ST | XDPVM_MODE_MEM | XDPVM_SIZE_DW, 10, 0, -8, interesting_imm(g));
+            emit(g, XDPVM_CLASS_LDX | XDPVM_MODE_MEM | XDPVM_SIZE_DW, dst, 10, -8, 0);
+            break;
+        case 2:
+            if (stack_arg) {
+                if (chance(g, 50))
+                    emit(g, XDPVM_CLASS_STX | XDPVM_MODE_MEM | XDPVM_SIZE_W, 1, src, 0, 0);
+                else
+                    emit(g, XDPVM_CLASS_LDX | XDPVM_MODE_MEM | XDPVM_SIZE_DW, dst, 1,
+                         (int16_t)(mistake(g) ? 8 : 0), 0);
+                break;
+            }
+            /* fall through */
+        default:
+            emit(g, (chance(g, 50) ? XDPVM_CLASS_ALU64 : XDPVM_CLASS_ALU) |
+                        (chance(g, 50) ? XDPVM_ALU_ADD : XDPVM_ALU_XOR) | XDPVM_SRC_X, dst, src, 0, 0);
+            break;
+        }
+    }
+    emit(g, XDPVM_CLASS_JMP | XDPVM_JMP_EXIT, 0, 0, 0, 0);
+}
+
+static void emit_functions(struct gen *g)
+{
+    for (unsigned i = 0; i < g->ncalls; i++) {
+        size_t start = g->n;
+        emit_function(g, g->calls[i].stack_arg);
+        if (!g->oom)
+            g->insns[g->calls[i].insn].imm = (int32_t)((int64_t)start - (int64_t)g->calls[i].insn - 1);
+    }
+}
+
 static void block(struct gen *g)
 {
     unsigned kind = below(g, 100);
@@ -264,8 +335,10 @@ static void block(struct gen *g)
         stack_block(g);
     else if (kind < 80)
         map_block(g);
-    else if (kind < 85)
+    else if (kind < 83)
         helper_block(g);
+    else if (kind < 87)
+        call_block(g);
     else if (kind < 95 && g->depth < 3)
         branch_block(g);
     else if (g->depth < 1)
@@ -294,6 +367,7 @@ struct xdpvm_insn *randprog_generate(const struct randprog_opts *opts, size_t *c
         block(&g);
     emit(&g, XDPVM_CLASS_ALU64 | XDPVM_ALU_AND | XDPVM_SRC_K, 0, 0, 0, 3);
     emit(&g, XDPVM_CLASS_JMP | XDPVM_JMP_EXIT, 0, 0, 0, 0);
+    emit_functions(&g);
     if (g.oom) {
         free(g.insns);
         return NULL;
