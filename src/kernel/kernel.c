@@ -301,10 +301,17 @@ int xdpvm_kernel_verify(const char *path, const char *prog_name, unsigned log_le
     start_call();
     int err = bpf_object__load(obj->bpf);
     if (err) {
-        if (bpf_program__fd(target) >= 0 || !buffer[0]) /* failed before or after the verifier */
-            err = kernel_error(err, "%s: program '%s': could not ask the verifier: %s", path, prog_name, strerror(-err));
-        else
+        /* The object can fail after the program was accepted (a prog_array slot naming a
+         * program left unloaded, say) or before it was tried (a map); only libbpf's own
+         * message tells that the program load itself failed. */
+        char rejected[160];
+        snprintf(rejected, sizeof(rejected), "prog '%s': BPF program load failed", prog_name);
+        if (strstr(libbpf_messages, rejected))
             kernel_error(err, "%s: program '%s': the verifier rejected it (%s)", path, prog_name, strerror(-err));
+        else if (buffer[0])
+            err = 0; /* accepted; the failure was elsewhere in the object */
+        else
+            err = kernel_error(err, "%s: program '%s': could not ask the verifier: %s", path, prog_name, strerror(-err));
     }
     if (log_size) {
         size_t len = strlen(buffer);
