@@ -246,4 +246,45 @@ why="exit $rc, $done_packets processed, $written written, stderr: $(head -2 "$tm
   [ "$done_packets" -lt "$total" ] && [ "$written" -eq "$done_packets" ] && \
   grep -q "cut.pcap: packet $((done_packets + 1)): damaged capture" "$tmp/cut.err" && \
   json_field "$tmp/cut.json" 'd["input_error"]' >/dev/null; verdict run_cli_truncated_pcap
+# A record whose capture length is absurd: the same handling as a cut file.
+python3 - "$pcap" "$tmp/corrupt.pcap" <<'EOF2'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+off = 24
+for _ in range(4):
+    off += 16 + struct.unpack_from("<I", d, off + 8)[0]
+struct.pack_into("<I", d, off + 8, 0xfffffff0)
+open(sys.argv[2], "wb").write(d)
+EOF2
+"$bin" run "$router" --in "$tmp/corrupt.pcap" --out-pass "$tmp/cpass.pcap" >/dev/null 2>"$tmp/corrupt.err"
+rc=$?
+why="exit $rc, $(count "$tmp/cpass.pcap") written: $(head -2 "$tmp/corrupt.err")"
+[ "$rc" -eq 1 ] && [ "$(count "$tmp/cpass.pcap")" = 4 ] && \
+  grep -q "corrupt.pcap: packet 5: damaged capture: invalid packet capture length" "$tmp/corrupt.err"; verdict run_cli_corrupt_record
+
+# A capture with only its header: nothing to do, success. A jumbo frame that does not fit a
+# page-sized frame: aborted with the reason, written unchanged to the aborted output.
+python3 - "$tmp/empty.pcap" "$tmp/jumbo.pcap" <<'EOF2'
+import struct, sys
+header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+open(sys.argv[1], "wb").write(header)
+jumbo = bytes([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]) + bytes(8986)
+small = jumbo[:60]
+with open(sys.argv[2], "wb") as f:
+    f.write(header)
+    for i, frame in enumerate([jumbo, small]):
+        f.write(struct.pack("<IIII", 1767225600, i, len(frame), len(frame)) + frame)
+EOF2
+"$bin" run "$router" --in "$tmp/empty.pcap" --json >"$tmp/empty.json" 2>"$tmp/empty.err"
+rc=$?
+got=$(json_field "$tmp/empty.json" 'd["packets"]' 2>/dev/null)
+why="exit $rc, packets '$got': $(head -2 "$tmp/empty.err")"
+[ "$rc" -eq 0 ] && [ "$got" = 0 ]; verdict run_cli_empty_capture
+"$bin" run "$router" --in "$tmp/jumbo.pcap" --out-aborted "$tmp/jab.pcap" --json >"$tmp/jumbo.json" 2>"$tmp/jumbo.err"
+rc=$?
+got=$(json_field "$tmp/jumbo.json" '"%d %d %d" % (d["actions"]["aborted"], d["errors"], d["actions"]["drop"])' 2>/dev/null)
+len=$(tshark -r "$tmp/jab.pcap" -T fields -e frame.cap_len 2>/dev/null)
+why="exit $rc, aborted/errors/drop '$got' (the small frame has IP version 0), aborted output frame of '$len' bytes: $(head -2 "$tmp/jumbo.err")"
+[ "$rc" -eq 0 ] && [ "$got" = "1 1 1" ] && [ "$len" = 9000 ] && \
+  grep -q "packet 1: packet of 9000 bytes does not fit a 4096-byte frame" "$tmp/jumbo.err"; verdict run_cli_jumbo_frame
 exit 0
