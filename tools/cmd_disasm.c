@@ -392,12 +392,15 @@ static int print_section(const struct object *obj, const struct exec_section *se
 static int usage_error(const char *fmt, const char *arg)
 {
     cli_error(fmt, arg);
-    fprintf(stderr, "usage: xdpvm disasm FILE.o [--section NAME] [--syntax llvm|asm] [--json]\n");
+    fprintf(stderr, "usage: xdpvm disasm FILE.o [--section NAME] [--syntax llvm|asm] [--json]\n"
+                    "       xdpvm disasm FILE.o --jited [--section NAME] [--blind] [--json]\n");
     return 2;
 }
 
 int cmd_disasm(int argc, char **argv)
 {
+    if (cli_has_flag(argc, argv, "--jited")) /* machine code of the JIT: tools/disasm_jited.c */
+        return cmd_disasm_jited(argc, argv);
     const char *path = NULL, *only_section = NULL;
     struct print_options opt = {.syntax = XDPVM_SYNTAX_LLVM};
     for (int i = 1; i < argc; i++) {

@@ -7,6 +7,8 @@
 /* Each command gets argv with argv[0] = command name; returns the process exit status. */
 /* (commands are declared here as they are added) */
 int cmd_disasm(int argc, char **argv);
+/* `xdpvm disasm FILE.o --jited`: the JIT's x86-64 code (tools/disasm_jited.c). */
+int cmd_disasm_jited(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
