@@ -13,8 +13,8 @@
 # Then 1 and 2 workers on a 2-queue veth (2 generators, one per queue) and idle CPU use.
 #
 # Environment: BENCH_SECONDS (default 2) per measurement.
+LIVE_TIMEOUT=${BENCH_TIMEOUT:-300}   # read by netns.sh's watchdog
 . "$(dirname "$0")/../tests/lib/netns.sh"
-LIVE_TIMEOUT=${BENCH_TIMEOUT:-300}
 D=${BENCH_SECONDS:-2}
 PY="python3 $LIVE_ROOT/tests/lib/live_pcap.py"
 if [ "$(id -u)" != 0 ]; then echo "bench-live: needs root (namespaces, AF_XDP, XDP attach)"; exit 1; fi

@@ -34,8 +34,8 @@ static const char live_usage[] =
     "                 [--busy-poll] [--skb] [--no-tap] [--section S] [--duration SECONDS]\n"
     "                 [--map-set MAP:KEYHEX:VALUEHEX ...] [--maps-file F.json] [--dump-maps]\n"
     "                 [--no-verify] [--interp] [--json] [--quiet]\n"
-    "  The program is verified, then JIT-compiled (--interp: interpreted); a program the\n"
-    "  verifier rejects (or --no-verify) runs in the checked interpreter.\n"
+    "  The program is verified (refused when unsafe), then JIT-compiled (--interp: interpreted\n"
+    "  without run-time checks); --no-verify runs it in the checked interpreter.\n"
     "  XDP_PASS frames go to a TAP device per port named xv-<ifname> (created, up, with the\n"
     "  port's MAC), where the host stack receives them; --no-tap drops them instead.\n";
 
@@ -104,6 +104,7 @@ static int parse_live_args(int argc, char **argv, struct live_args *a)
         else if (!strcmp(o, "--dump-maps")) a->dump_maps = true;
         else if (!strcmp(o, "--no-verify")) a->no_verify = true;
         else if (!strcmp(o, "--interp")) a->interp = true;
+        else if (!strcmp(o, "--jit")) a->interp = false;
         else if (o[0] == '-' && o[1]) {
             if (!v)
                 return usage_error("%s needs a value", o);
@@ -297,9 +298,10 @@ int run_live(int argc, char **argv)
         struct xdpvm_verify_opts vopts = {0};
         struct xdpvm_verify_result vres;
         if (xdpvm_verify(runnable, &vopts, &vres) != 0) {
-            fprintf(stderr, "xdpvm: %s: the verifier rejects program '%s' at instruction %zu: %s; "
-                    "running it in the checked interpreter\n", a.object, xdpvm_program__name(program),
-                    vres.error_insn, vres.reason);
+            cli_error("%s: the verifier rejects program '%s' at instruction %zu: %s (--no-verify "
+                      "runs it in the checked interpreter)", a.object, xdpvm_program__name(program),
+                      vres.error_insn, vres.reason);
+            goto out;
         } else if (!a.interp && xdpvm_jit_available()) {
             char jit_err[512];
             if (xdpvm_jit_compile(runnable, &(struct xdpvm_jit_opts){0}, jit_err, sizeof(jit_err)) < 0)

@@ -39,7 +39,25 @@ struct xdpvm_afxdp {
     unsigned pending;
     uint64_t in_flight;      /* on the TX ring, not yet completed */
     uint32_t fill_limit;     /* frames this port keeps in its fill ring */
+    unsigned flushes;        /* kernel statistics are read every STATS_EVERY flushes */
+    uint64_t kernel_drops_base; /* XDP_STATISTICS are totals: what they were at open */
 };
+
+#define STATS_EVERY 1024u
+
+/* Frames the kernel dropped for this socket (RX ring full, no fill descriptor):
+ * XDP_STATISTICS, which are running totals. */
+static uint64_t kernel_drops(const struct xdpvm_port *port)
+{
+    struct xdp_statistics st;
+    socklen_t len = sizeof(st);
+    memset(&st, 0, sizeof(st));
+    if (getsockopt(port->fd, SOL_XDP, XDP_STATISTICS, &st, &len) < 0)
+        return 0;
+    /* rx_dropped already counts frames lost to an empty fill ring (rx_fill_ring_empty_descs
+     * counts the same events again). */
+    return st.rx_dropped + st.rx_ring_full;
+}
 
 static void put_frames_back(struct xdpvm_port *port)
 {
@@ -143,6 +161,7 @@ int xdpvm_afxdp_open(struct xdpvm_port *port, char *err, size_t err_size)
         (void)setsockopt(port->fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget));
     }
     x->fill_limit = ring;
+    x->kernel_drops_base = kernel_drops(port);
     refill(port);
     return 0;
 }
@@ -239,6 +258,14 @@ void xdpvm_afxdp_flush(struct xdpvm_port *port)
         kick_tx(port);
     put_frames_back(port);
     refill(port);
+    if (x->flushes++ % STATS_EVERY == 0)
+        xdpvm_afxdp_refresh_stats(port);
+}
+
+void xdpvm_afxdp_refresh_stats(struct xdpvm_port *port)
+{
+    if (port->opts.rx)
+        port->stats.rx_kernel_drops = kernel_drops(port) - port->xsk->kernel_drops_base;
 }
 
 uint64_t xdpvm_afxdp_in_flight(const struct xdpvm_port *port)
@@ -260,6 +287,7 @@ void xdpvm_afxdp_close(struct xdpvm_port *port)
     if (!x)
         return;
     struct xdpvm_frame_pool *pool = port->pool;
+    xdpvm_afxdp_refresh_stats(port);
     xsk_socket__delete(x->xsk);
     if (--pool->umem_users == 0 && pool->xsk_umem) {
         xsk_umem__delete(pool->xsk_umem);

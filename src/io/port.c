@@ -306,6 +306,14 @@ void xdpvm_port_flush(struct xdpvm_port *port)
         xdpvm_afpacket_flush(port);
 }
 
+void xdpvm_port_refresh_stats(struct xdpvm_port *port)
+{
+    if (port->mode == XDPVM_PORT_AFXDP)
+        xdpvm_afxdp_refresh_stats(port);
+    else
+        xdpvm_afpacket_read_kernel_drops(port);
+}
+
 uint64_t xdpvm_port_tx_in_flight(const struct xdpvm_port *port)
 {
     return port->mode == XDPVM_PORT_AFXDP ? xdpvm_afxdp_in_flight(port) : 0;

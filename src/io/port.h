@@ -110,6 +110,8 @@ unsigned xdpvm_port_rx(struct xdpvm_port *port, struct xdpvm_rx_frame *frames, u
 bool xdpvm_port_tx(struct xdpvm_port *port, uint64_t addr, uint32_t len);
 /* Send queued frames, take back completed ones and refill the RX (fill) ring. */
 void xdpvm_port_flush(struct xdpvm_port *port);
+/* Read the kernel's counters for the socket now (flush reads them only now and then). */
+void xdpvm_port_refresh_stats(struct xdpvm_port *port);
 /* Frames given to the kernel for transmission and not yet completed. */
 uint64_t xdpvm_port_tx_in_flight(const struct xdpvm_port *port);
 /* Events to poll() for: POLLIN when receiving; POLLOUT while TX waits for room. */

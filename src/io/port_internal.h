@@ -29,6 +29,7 @@ void xdpvm_afxdp_close(struct xdpvm_port *port);
 unsigned xdpvm_afxdp_rx(struct xdpvm_port *port, struct xdpvm_rx_frame *frames, unsigned max);
 bool xdpvm_afxdp_tx(struct xdpvm_port *port, uint64_t addr, uint32_t len);
 void xdpvm_afxdp_flush(struct xdpvm_port *port);
+void xdpvm_afxdp_refresh_stats(struct xdpvm_port *port);
 uint64_t xdpvm_afxdp_in_flight(const struct xdpvm_port *port);
 short xdpvm_afxdp_poll_events(const struct xdpvm_port *port);
 

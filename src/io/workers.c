@@ -196,6 +196,8 @@ static void *worker_main(void *arg)
         struct timespec pause = {0, 1000000};
         nanosleep(&pause, NULL);
     }
+    for (unsigned p = 0; p < nports; p++)
+        xdpvm_port_refresh_stats(w->ports[p].port);
     publish(w);
     return NULL;
 }
