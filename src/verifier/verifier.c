@@ -39,8 +39,7 @@ enum {
 enum {
     INSN_START = 1,        /* an instruction starts here (not a second lddw slot) */
     INSN_PRUNE = 2,        /* remember states here */
-    INSN_LOOP_HEAD = 4,    /* target of a backward jump: always remember */
-    INSN_REACHED = 8,
+    INSN_REACHED = 4,
 };
 
 struct stored_state {
@@ -266,8 +265,6 @@ static int check_structure(struct env *env)
                             i, t, env->subprog_of[i]);
             }
             env->flags[t] |= INSN_PRUNE;
-            if (t <= (int64_t)i)
-                env->flags[t] |= INSN_LOOP_HEAD;
             if (is_cond_jump(shape) && next < n)
                 env->flags[next] |= INSN_PRUNE;
         }
@@ -957,7 +954,7 @@ static int check_lddw(struct env *env, struct vstate *st, const struct xdpvm_dec
         return 0;
     case XDPVM_PSEUDO_MAP_FD:
         for (size_t i = 0; i < prog->map_count; i++) {
-            if ((uint64_t)(uintptr_t)prog->maps[i] == d->imm64) {
+            if (prog->maps[i] && (uint64_t)(uintptr_t)prog->maps[i] == d->imm64) {
                 mark_scalar(dst, scalar_const(0));
                 dst->type = REG_MAP_PTR;
                 dst->map = prog->maps[i];
@@ -969,6 +966,8 @@ static int check_lddw(struct env *env, struct vstate *st, const struct xdpvm_dec
         for (size_t i = 0; i < prog->map_count; i++) {
             void *start;
             size_t len;
+            if (!prog->maps[i])
+                continue;
             xdpvm_map_storage(prog->maps[i], &start, &len);
             uintptr_t s = (uintptr_t)start;
             if (d->imm64 >= s && d->imm64 < s + len) {
@@ -1975,6 +1974,11 @@ int xdpvm_verify(struct xdpvm_prog *prog, const struct xdpvm_verify_opts *opts, 
     int rc;
     if (!prog || !prog->insns || !prog->count) {
         rc = reject(&env, NULL, "the program has no instructions");
+        goto done;
+    }
+    if (prog->count > MAX_PROCESSED) {
+        rc = reject(&env, NULL, "the program has %zu instructions; at most %u are allowed (like the kernel)",
+                    prog->count, MAX_PROCESSED);
         goto done;
     }
     size_t n = prog->count;
