@@ -190,7 +190,7 @@ static bool stack_includes(const struct frame *old, const struct frame *cur, str
     return true;
 }
 
-bool vstate_includes(const struct vstate *old, const struct vstate *cur)
+bool vstate_includes(const struct vstate *old, const struct vstate *cur, uint16_t live)
 {
     if (old->curframe != cur->curframe || old->nrefs != cur->nrefs ||
         old->callback_resume != cur->callback_resume)
@@ -205,7 +205,7 @@ bool vstate_includes(const struct vstate *old, const struct vstate *cur)
         if (fo->callsite != fc->callsite || fo->callback != fc->callback || fo->subprog != fc->subprog)
             return false;
         for (int r = 0; r < XDPVM_REG_COUNT; r++)
-            if (!reg_includes(&fo->regs[r], &fc->regs[r], &ids))
+            if ((i < old->curframe || (live >> r) & 1) && !reg_includes(&fo->regs[r], &fc->regs[r], &ids))
                 return false;
         if (!stack_includes(fo, fc, &ids))
             return false;
@@ -235,14 +235,15 @@ static uint64_t reg_hash(uint64_t h, const struct reg *r)
     return mix(h, (uint64_t)(uintptr_t)r->map ^ r->subprog);
 }
 
-uint64_t vstate_hash(const struct vstate *s)
+uint64_t vstate_hash(const struct vstate *s, uint16_t live)
 {
     uint64_t h = mix((uint64_t)s->curframe, s->nrefs | (uint64_t)s->callback_resume << 32);
     for (int i = 0; i <= s->curframe; i++) {
         const struct frame *f = s->frames[i];
         h = mix(h, f->callsite ^ ((uint64_t)f->subprog << 32));
         for (int r = 0; r < XDPVM_REG_COUNT; r++)
-            h = reg_hash(h, &f->regs[r]);
+            if (i < s->curframe || (live >> r) & 1)
+                h = reg_hash(h, &f->regs[r]);
         /* Trailing never-written slots do not change the state. */
         unsigned n = f->nslots;
         while (n && !memcmp(f->slots[n - 1].bytes, "\0\0\0\0\0\0\0\0", 8))

@@ -94,11 +94,12 @@ bool frame_grow(struct frame **f, unsigned depth);
 struct vstate *vstate_copy(const struct vstate *s);
 void vstate_free(struct vstate *s);
 
-/* old describes every concrete state cur describes (pruning). */
-bool vstate_includes(const struct vstate *old, const struct vstate *cur);
+/* old describes every concrete state cur describes (pruning). Registers of the innermost
+ * frame outside live (bit r: r is read later before being written) do not matter. */
+bool vstate_includes(const struct vstate *old, const struct vstate *cur, uint16_t live);
 
 /* A hash equal for states equal up to renaming of identifiers (cheap loop detection). */
-uint64_t vstate_hash(const struct vstate *s);
+uint64_t vstate_hash(const struct vstate *s, uint16_t live);
 
 /* Call fn on every register of every frame, spilled ones included. */
 void vstate_for_each_reg(struct vstate *s, void (*fn)(struct reg *r, void *arg), void *arg);

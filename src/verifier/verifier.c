@@ -69,6 +69,7 @@ struct env {
     uint32_t *subprog_depth;      /* deepest stack byte used, by function start */
     struct stored_state **explored;
     uint16_t *explored_count;     /* states remembered per instruction (capped) */
+    uint16_t *live;               /* registers read later (before written) in the same function */
     struct vstate **work;
     size_t work_len, work_cap;
     struct path_block *paths;
@@ -311,6 +312,91 @@ out:
     free(is_start);
     free(stack);
     return rc;
+}
+
+/* ---- register liveness ---- */
+
+/* Registers an instruction reads (use) and writes (def), for the liveness pass. Calls read
+ * the argument registers and write r0-r5; exit reads r0. */
+static void insn_use_def(const struct xdpvm_decoded *d, uint16_t *use, uint16_t *def)
+{
+    const struct xdpvm_op_info *info = &xdpvm_op_table[d->op];
+    uint16_t dst = (uint16_t)(1u << d->dst), src = (uint16_t)(1u << d->src);
+    *use = 0;
+    *def = 0;
+    switch (info->shape) {
+    case XDPVM_SHAPE_ALU_IMM:
+        *use = (info->code & 0xf0) == XDPVM_ALU_MOV ? 0 : dst;
+        *def = dst;
+        break;
+    case XDPVM_SHAPE_ALU_REG:
+    case XDPVM_SHAPE_MOVSX:
+        *use = (uint16_t)(src | ((info->code & 0xf0) == XDPVM_ALU_MOV ? 0 : dst));
+        *def = dst;
+        break;
+    case XDPVM_SHAPE_NEG:
+    case XDPVM_SHAPE_END: *use = *def = dst; break;
+    case XDPVM_SHAPE_JMP_IMM: *use = dst; break;
+    case XDPVM_SHAPE_JMP_REG: *use = (uint16_t)(dst | src); break;
+    case XDPVM_SHAPE_CALL:
+    case XDPVM_SHAPE_CALL_LOCAL:
+    case XDPVM_SHAPE_CALLX:
+        *use = 0x3e | dst;
+        *def = 0x3f;
+        break;
+    case XDPVM_SHAPE_EXIT: *use = 1; break;
+    case XDPVM_SHAPE_LDX: *use = src; *def = dst; break;
+    case XDPVM_SHAPE_ST: *use = dst; break;
+    case XDPVM_SHAPE_STX: *use = (uint16_t)(dst | src); break;
+    case XDPVM_SHAPE_ATOMIC:
+        *use = (uint16_t)(dst | src | (d->imm == XDPVM_ATOMIC_CMPXCHG ? 1 : 0));
+        *def = d->imm == XDPVM_ATOMIC_CMPXCHG ? 1 : (d->imm & XDPVM_ATOMIC_FETCH) ? src : 0;
+        break;
+    case XDPVM_SHAPE_JA:
+    case XDPVM_SHAPE_GOTOL: break;
+    case XDPVM_SHAPE_LDDW: *def = dst; break;
+    }
+    *use |= 1u << XDPVM_REG_FP;
+}
+
+/* Backward dataflow to a fixpoint over each function's instructions. */
+static int compute_liveness(struct env *env)
+{
+    size_t n = env->count;
+    uint16_t *use = calloc(n, sizeof(*use)), *def = calloc(n, sizeof(*def));
+    if (!use || !def) {
+        free(use);
+        free(def);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (env->flags[i] & INSN_START)
+            insn_use_def(&env->insn[i], &use[i], &def[i]);
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        for (size_t k = n; k-- > 0;) {
+            if (!(env->flags[k] & INSN_START))
+                continue;
+            const struct xdpvm_decoded *d = &env->insn[k];
+            enum xdpvm_shape shape = xdpvm_op_table[d->op].shape;
+            uint16_t out = 0;
+            size_t next = k + d->slots;
+            bool falls = shape != XDPVM_SHAPE_EXIT && shape != XDPVM_SHAPE_JA && shape != XDPVM_SHAPE_GOTOL;
+            if (falls && next < n)
+                out |= env->live[next];
+            if (is_cond_jump(shape) || shape == XDPVM_SHAPE_JA || shape == XDPVM_SHAPE_GOTOL)
+                out |= env->live[xdpvm_isa_jump_target(d, k)];
+            uint16_t in = (uint16_t)(use[k] | (out & ~def[k]));
+            if (in != env->live[k]) {
+                env->live[k] = in;
+                changed = true;
+            }
+        }
+    }
+    free(use);
+    free(def);
+    return 0;
 }
 
 /* ---- registers ---- */
@@ -1026,9 +1112,9 @@ static void end_path(struct env *env, struct vstate *st)
     vstate_free(st);
 }
 
-static bool states_equal(const struct vstate *a, const struct vstate *b)
+static bool states_equal(const struct vstate *a, const struct vstate *b, uint16_t live)
 {
-    return vstate_includes(a, b) && vstate_includes(b, a);
+    return vstate_includes(a, b, live) && vstate_includes(b, a, live);
 }
 
 enum visit { VISIT_CONTINUE, VISIT_PRUNED, VISIT_ERROR };
@@ -1079,14 +1165,15 @@ static enum visit visit_prune_point(struct env *env, struct vstate *st)
     uint32_t pc = st->pc;
     if (st->callback_resume)
         widen_callback_state(st);
-    uint64_t hash = vstate_hash(st);
+    uint16_t live = env->live[pc];
+    uint64_t hash = vstate_hash(st, live);
     for (struct stored_state *s = env->explored[pc]; s; s = s->next) {
         if (s->branches == 0 || st->callback_resume) {
             /* A callback's next iteration may stop at any state a previous iteration covers:
              * the helper bounds the iterations, so only safety is left to show. */
-            if (vstate_includes(s->state, st))
+            if (vstate_includes(s->state, st, live))
                 return VISIT_PRUNED;
-        } else if (s->hash == hash && states_equal(s->state, st)) {
+        } else if (s->hash == hash && states_equal(s->state, st, live)) {
             enum ancestry a = ancestry(s, st);
             /* The same state in an earlier iteration of a callback repeats work: the helper
              * bounds the iterations. In the same iteration it is a loop that never ends. */
@@ -1895,6 +1982,7 @@ static void free_env(struct env *env)
     free(env->work);
     free(env->explored);
     free(env->explored_count);
+    free(env->live);
     free(env->insn);
     free(env->flags);
     free(env->subprog_of);
@@ -1988,11 +2076,15 @@ int xdpvm_verify(struct xdpvm_prog *prog, const struct xdpvm_verify_opts *opts, 
     env.subprog_depth = calloc(n, sizeof(*env.subprog_depth));
     env.explored = calloc(n, sizeof(*env.explored));
     env.explored_count = calloc(n, sizeof(*env.explored_count));
-    if (!env.insn || !env.flags || !env.subprog_of || !env.subprog_depth || !env.explored || !env.explored_count) {
+    env.live = calloc(n, sizeof(*env.live));
+    if (!env.insn || !env.flags || !env.subprog_of || !env.subprog_depth || !env.explored || !env.explored_count ||
+        !env.live) {
         rc = reject(&env, NULL, "out of memory");
         goto done;
     }
     rc = check_structure(&env);
+    if (!rc && compute_liveness(&env))
+        rc = reject(&env, NULL, "out of memory");
     if (!rc)
         rc = explore(&env);
     if (!rc) {
