@@ -199,6 +199,30 @@ static void test_open_legacy_maps(void)
     xdpvm_object__close(obj);
 }
 
+static void test_iproute2_maps(void)
+{
+    const char *test = "iproute2_bpf_elf_map";
+    struct xdpvm_object *obj = open_object("loader_iproute2", 1);
+    bool warned = warning_text && strstr(warning_text, "'tc_counts': pinning ignored");
+    if (!obj || xdpvm_object__load(obj)) {
+        test_fail(test, "%s", xdpvm_last_error());
+        xdpvm_object__close(obj);
+        return;
+    }
+    struct xdpvm_object_map *m = xdpvm_object__find_map_by_name(obj, "tc_counts");
+    struct xdpvm_program *p = xdpvm_object__find_program_by_section(obj, "classifier");
+    struct xdpvm_prog *prog = p ? xdpvm_program__prog(p) : NULL;
+    uint64_t skb[32] = {0}, r0 = 99;
+    struct xdpvm_run run = {.prog = prog, .ctx = skb};
+    int err = prog ? prog->exec(&run, &r0) : -1;
+    test_check(warned && m && xdpvm_object_map__type(m) == XDPVM_MAP_ARRAY && xdpvm_object_map__max_entries(m) == 2 &&
+                   prog && prog->type == XDPVM_PROG_SCHED_CLS && err == 0 && r0 == 0 &&
+                   lookup_u64(obj, "tc_counts", 1) == 1,
+               test, "warning %d, run %d (%s), count %llu", warned, err, run.error_message,
+               (unsigned long long)lookup_u64(obj, "tc_counts", 1));
+    xdpvm_object__close(obj);
+}
+
 static void test_open_global_data(void)
 {
     const char *test = "open_global_data_names";
@@ -985,6 +1009,7 @@ int main(void)
 {
     test_open_btf_maps();
     test_open_legacy_maps();
+    test_iproute2_maps();
     test_open_global_data();
     test_open_programs();
     test_link_subprograms();

@@ -23,6 +23,11 @@
 struct legacy_map_def {
     uint32_t type, key_size, value_size, max_entries, map_flags;
 };
+/* iproute2's struct bpf_elf_map (tc objects), a superset of it. */
+struct iproute2_map_def {
+    uint32_t type, key_size, value_size, max_entries, map_flags;
+    uint32_t id, pinning, inner_id, inner_idx;
+};
 
 static struct xdpvm_object_map *new_map(struct xdpvm_object *obj)
 {
@@ -239,7 +244,21 @@ static int parse_legacy_maps(struct xdpvm_object *obj, size_t sec)
                                 sym->name, (unsigned long long)sym->value);
         struct legacy_map_def def;
         memcpy(&def, s->data + sym->value, sizeof(def));
-        for (size_t b = sizeof(def); b < def_size; b++)
+        size_t known = sizeof(def);
+        if (def_size >= sizeof(struct iproute2_map_def)) {
+            /* iproute2's struct bpf_elf_map: the same five fields, then id, pinning and the
+             * inner map of map-in-map. Pinning is ignored as for BTF maps. */
+            struct iproute2_map_def elf_map;
+            memcpy(&elf_map, s->data + sym->value, sizeof(elf_map));
+            if (elf_map.inner_id || elf_map.inner_idx)
+                return loader_error(ENOTSUP, "%s: section 'maps': map '%s': map-in-map (inner_id/inner_idx) is not supported",
+                                    obj->path, sym->name);
+            if (elf_map.pinning)
+                loader_warn(obj, "%s: map '%s': pinning ignored (xdpvm maps live in the process)", obj->path,
+                            sym->name);
+            known = sizeof(elf_map);
+        }
+        for (size_t b = known; b < def_size; b++)
             if (s->data[sym->value + b])
                 return loader_error(ENOTSUP, "%s: section 'maps': map '%s' sets fields beyond struct bpf_map_def",
                                     obj->path, sym->name);
