@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/io.h"
 #include "kernel/kernel.h"
 #include "lib/packets.h"
 #include "lib/testlib.h"
@@ -550,8 +551,66 @@ static void test_adjust_limits(void)
     xdpvm_object__close(obj);
 }
 
+/* A real unsafe program (tests/bpf/xdp_cli_oob.bpf.c), unverified so the interpreter checks
+ * it, over the bundled capture: its broadcast frames read past the frame and abort with the
+ * error, every other packet, before and after them, still runs and passes. */
+static void test_run_error_mid_pcap(void)
+{
+    const char *name = "xdp_checked_error_mid_pcap_keeps_going";
+    char path[1024], pcap[1024], err[512];
+    snprintf(path, sizeof(path), "%s/tests/bpf/xdp_cli_oob.o", test_bpf_dir());
+    snprintf(pcap, sizeof(pcap), "%s/build/data/mixed.pcap", test_root_dir());
+    XDPVM_OPEN_OPTS(opts, .ncpus = 1, .quiet = true);
+    struct xdpvm_object *obj = xdpvm_object__open(path, &opts);
+    if (!obj || xdpvm_object__load(obj) < 0) {
+        test_fail(name, "%s", xdpvm_last_error());
+        xdpvm_object__close(obj);
+        return;
+    }
+    struct xdpvm_prog *prog =
+        xdpvm_program__prog(xdpvm_object__find_program_by_name(obj, "xdp_cli_oob"));
+    struct xdpvm_xdp_runner *runner = prog ? xdpvm_xdp_runner_new(prog, NULL, err, sizeof(err)) : NULL;
+    struct xdpvm_pcap_reader *reader = runner ? xdpvm_pcap_open(pcap, err, sizeof(err)) : NULL;
+    if (!reader) {
+        test_fail(name, "%s", prog ? err : "no program xdp_cli_oob");
+        xdpvm_xdp_runner_free(runner);
+        xdpvm_object__close(obj);
+        return;
+    }
+    struct xdpvm_packet pkt;
+    uint64_t broadcast = 0, others = 0;
+    bool ok = true;
+    while (ok && xdpvm_pcap_next(reader, &pkt, err, sizeof(err)) == 1) {
+        struct xdpvm_xdp_result r;
+        enum xdpvm_xdp_outcome o = xdpvm_xdp_run_packet(runner, pkt.data, pkt.caplen, &r);
+        bool bad = pkt.caplen >= 1 && pkt.data[0] == 0xff;
+        broadcast += bad;
+        others += !bad;
+        if (bad ? (o != XDPVM_XDP_OUT_ABORTED || r.error == 0 || !strstr(r.message, "xdp_cli_oob"))
+                : (o != XDPVM_XDP_OUT_PASS || r.error != 0)) {
+            test_fail(name, "packet %llu: outcome %s error %d (%s)", (unsigned long long)pkt.index + 1,
+                      xdpvm_xdp_outcome_name(o), r.error, r.message);
+            ok = false;
+        }
+    }
+    const struct xdpvm_xdp_stats *st = xdpvm_xdp_runner_stats(runner);
+    if (ok)
+        test_check(broadcast > 1 && others > broadcast && st->errors == broadcast &&
+                       st->outcome[XDPVM_XDP_OUT_ABORTED] == broadcast &&
+                       st->outcome[XDPVM_XDP_OUT_PASS] == others,
+                   name, "%llu broadcast frames, %llu others; stats: %llu errors, %llu aborted, %llu pass",
+                   (unsigned long long)broadcast, (unsigned long long)others,
+                   (unsigned long long)st->errors,
+                   (unsigned long long)st->outcome[XDPVM_XDP_OUT_ABORTED],
+                   (unsigned long long)st->outcome[XDPVM_XDP_OUT_PASS]);
+    xdpvm_pcap_close(reader);
+    xdpvm_xdp_runner_free(runner);
+    xdpvm_object__close(obj);
+}
+
 int main(void)
 {
+    test_run_error_mid_pcap();
     test_adjust_limits();
     test_frame_layout();
     test_verified_prog_keeps_regions();
