@@ -127,7 +127,8 @@ const struct btf *xdpvm_object__btf(const struct xdpvm_object *obj);
 
 /* Global data contents. Before load: the writable initial image (what the program will see;
  * set `const volatile` knobs in .rodata here). After load: the live value for .data/.bss, a
- * read-only view for .rodata (frozen). NULL for maps that are not global data. */
+ * copy of the image .rodata was loaded with (frozen: writing the copy changes nothing). NULL
+ * for maps that are not global data. */
 void *xdpvm_object_map__initial_value(const struct xdpvm_object_map *map, size_t *size);
 /* Replace the whole initial image (size must equal value_size). Before load only: -EBUSY
  * after, -EINVAL for a size mismatch or a map without an initial image. */
