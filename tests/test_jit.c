@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/helpers.h"
 #include "isa/asm.h"
+#include "maps/maps.h"
 #include "jit/jit.h"
 #include "runtime/runtime.h"
 #include "lib/testlib.h"
@@ -482,6 +484,84 @@ static void test_errors(void)
     test_check(xdpvm_jit_available(), "available_on_x86_64", "xdpvm_jit_available() is false");
 }
 
+/* bpf_map_lookup_elem on array maps is inlined: same answers as the helper, including
+ * NULL for an index past the end and for a worker index past the map's CPUs. */
+static void test_inline_array_lookup(void)
+{
+    const struct xdpvm_helper_table *xdp_helpers = xdpvm_helpers_for(XDPVM_PROG_XDP);
+    static const uint32_t types[] = {XDPVM_MAP_ARRAY, XDPVM_MAP_PERCPU_ARRAY};
+    for (int t = 0; t < 2; t++) {
+        char name[64], err[256];
+        snprintf(name, sizeof(name), "inline_lookup_%s", t ? "percpu_array" : "array");
+        struct xdpvm_map_spec spec = {"values", types[t], 4, 12, 5, 0};
+        struct xdpvm_map *map = xdpvm_map_create(&spec, 3, err, sizeof(err));
+        if (!map) {
+            test_fail(name, "map: %s", err);
+            continue;
+        }
+        /* value of key k (all cpus): k * 100 + cpu in the first 8 bytes */
+        for (uint32_t k = 0; k < 5; k++) {
+            uint64_t values[3][2] = {{0}};
+            for (int c = 0; c < 3; c++)
+                values[c][0] = k * 100 + (uint64_t)(t ? c : 0);
+            xdpvm_map_user_update(map, &k, values, XDPVM_ANY);
+        }
+        /* r0 = lookup(map, &r2key) ? *(u64 *)r0 : 0xffff, key from r1 (args[0]) */
+        struct xdpvm_insn insns[16];
+        size_t n = 0;
+        struct xdpvm_decoded d[] = {
+            {.op = XDPVM_OP_STXW, .dst = 10, .src = 1, .off = -4},
+            {.op = XDPVM_OP_MOV64_REG, .dst = 2, .src = 10},
+            {.op = XDPVM_OP_ADD64_IMM, .dst = 2, .imm = -4},
+            {.op = XDPVM_OP_LDDW, .dst = 1, .src = XDPVM_PSEUDO_MAP_FD, .imm64 = (uint64_t)(uintptr_t)map},
+            {.op = XDPVM_OP_CALL, .imm = 1},
+            {.op = XDPVM_OP_JEQ_IMM, .dst = 0, .off = 2},
+            {.op = XDPVM_OP_LDXDW, .dst = 0, .src = 0},
+            {.op = XDPVM_OP_EXIT},
+            {.op = XDPVM_OP_MOV64_IMM, .dst = 0, .imm = 0xffff},
+            {.op = XDPVM_OP_EXIT},
+        };
+        for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+            n += xdpvm_isa_encode(&d[i], &insns[n]);
+        struct xdpvm_map *maps[1] = {map};
+        struct xdpvm_prog prog = {.insns = insns, .count = n, .maps = maps, .map_count = 1,
+                                  .helpers = xdp_helpers, .type = XDPVM_PROG_XDP};
+        snprintf(prog.name, sizeof(prog.name), "%s", name);
+        if (xdpvm_jit_compile(&prog, NULL, err, sizeof(err))) {
+            test_fail(name, "compile: %s", err);
+            xdpvm_map_free(map);
+            continue;
+        }
+        /* inlined: no call to the helper's address in the code */
+        const xdpvm_helper_fn fn = xdp_helpers->by_id[1]->fn;
+        uint64_t addr = (uint64_t)(uintptr_t)fn;
+        bool has_call = false;
+        for (size_t i = 0; i + 8 <= prog.jit_size; i++)
+            has_call |= !memcmp((const uint8_t *)prog.jit_code + i, &addr, 8);
+        bool ok = !has_call;
+        struct { uint32_t key; unsigned cpu; uint64_t want; } cases[] = {
+            {0, 0, 0}, {3, 0, 300}, {4, 2, 400 + (t ? 2 : 0)}, {5, 0, 0xffff},
+            {0xffffffff, 0, 0xffff}, {2, 3, 0xffff}, {1, 1, 100 + (t ? 1 : 0)},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) && ok; i++) {
+            struct xdpvm_run run = {.prog = &prog, .cpu = cases[i].cpu};
+            uint64_t args[5] = {cases[i].key, 0, 0, 0, 0}, r0 = 0;
+            int rc = xdpvm_jit_run_args(&run, args, &r0);
+            if (rc || r0 != cases[i].want) {
+                test_fail(name, "key %u cpu %u: rc %d r0 %" PRIu64 ", want %" PRIu64, cases[i].key,
+                          cases[i].cpu, rc, r0, cases[i].want);
+                ok = false;
+            }
+        }
+        if (has_call)
+            test_fail(name, "the lookup was not inlined");
+        else if (ok)
+            test_pass(name);
+        xdpvm_jit_free(&prog);
+        xdpvm_map_free(map);
+    }
+}
+
 int main(void)
 {
     helpers.by_id[1] = &h_sum;
@@ -502,5 +582,6 @@ int main(void)
     test_wx();
     test_blinding();
     test_errors();
+    test_inline_array_lookup();
     return test_exit_code();
 }

@@ -22,6 +22,8 @@
  */
 #include "jit.h"
 
+#include "maps/maps.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -97,6 +99,8 @@ struct emitter {
     uint32_t *insn_offset;
     uint32_t *func_entry;
     bool *is_function;
+    bool *is_target;        /* jumped to, or a function: register contents are not known there */
+    const struct xdpvm_decoded *decoded;
     struct fixup *fixups;
     size_t fixup_count, fixup_cap;
     uint32_t *unwind_refs;  /* rel32 positions jumping to the unwind block */
@@ -916,6 +920,93 @@ static int emit_JA(struct emitter *e, const struct insn_ctx *c)
 }
 static int emit_GOTOL(struct emitter *e, const struct insn_ctx *c) { return emit_JA(e, c); }
 
+/* Whether an instruction may change BPF register reg. */
+static bool insn_writes(const struct xdpvm_decoded *d, int reg)
+{
+    switch (xdpvm_op_table[d->op].shape) {
+    case XDPVM_SHAPE_ALU_IMM: case XDPVM_SHAPE_ALU_REG: case XDPVM_SHAPE_NEG:
+    case XDPVM_SHAPE_MOVSX: case XDPVM_SHAPE_END: case XDPVM_SHAPE_LDX: case XDPVM_SHAPE_LDDW:
+        return d->dst == reg;
+    case XDPVM_SHAPE_ATOMIC:
+        return d->src == reg || reg == 0;
+    case XDPVM_SHAPE_CALL: case XDPVM_SHAPE_CALLX: case XDPVM_SHAPE_CALL_LOCAL:
+        return reg <= 5;
+    default:
+        return false;
+    }
+}
+
+/* The map whose handle r1 holds at instruction pc, when the same straight-line code loaded it
+ * (lddw of one of the program's maps, no jump landing in between); NULL otherwise. */
+static struct xdpvm_map *known_map_in_r1(const struct emitter *e, size_t pc)
+{
+    for (size_t k = pc; k-- > 0 && pc - k <= 64;) {
+        if (e->is_target[k + 1])
+            return NULL;
+        if (k > 0 && e->decoded[k - 1].slots == 2) /* second slot of an lddw */
+            k--;
+        const struct xdpvm_decoded *d = &e->decoded[k];
+        if (!insn_writes(d, 1))
+            continue;
+        if (d->op != XDPVM_OP_LDDW ||
+            (d->src != XDPVM_PSEUDO_MAP_FD && d->src != XDPVM_PSEUDO_MAP_IDX))
+            return NULL;
+        for (size_t m = 0; m < e->prog->map_count; m++)
+            if ((uint64_t)(uintptr_t)e->prog->maps[m] == d->imm64)
+                return e->prog->maps[m];
+        return NULL;
+    }
+    return NULL;
+}
+
+/* bpf_map_lookup_elem on an array map known at compile time, without the call (the kernel's
+ * map_gen_lookup): r0 = index < max_entries && cpu < ncpus ? base + index * stride
+ * (+ cpu * cpu_stride) : NULL, the index being the u32 key at r2. */
+static bool emit_inline_array_lookup(struct emitter *e, const struct insn_ctx *c)
+{
+    struct xdpvm_map *map = known_map_in_r1(e, c->pc);
+    struct xdpvm_map_array_layout l;
+    if (!map || !xdpvm_map_array_layout(map, &l) || l.index_stride > INT32_MAX ||
+        l.cpu_stride > INT32_MAX)
+        return false;
+    size_t null_jumps[2];
+    int nulls = 0;
+    emit_mem(e, false, OP(0x8b), RAX, RSI, 0, false, 0); /* mov eax, [rsi] */
+    emit_rex(e, false, 0, 0, RAX, false);                 /* cmp eax, max_entries */
+    emit1(e, 0x3d);
+    emit_u32(e, l.max_entries);
+    null_jumps[nulls++] = emit_jcc_forward(e, CC_AE);
+    emit_mem(e, false, OP(0x8b), SCRATCH, REG_RUN, RUN_FIELD(cpu), false, 0); /* r11d = run->cpu */
+    emit_alu_imm(e, false, 7, SCRATCH, (int32_t)l.ncpus);
+    null_jumps[nulls++] = emit_jcc_forward(e, CC_AE);
+    if (l.index_stride && !(l.index_stride & (l.index_stride - 1))) {
+        int shift = __builtin_ctzll(l.index_stride);
+        if (shift) { /* shl rax, shift */
+            emit_rex(e, true, 0, 0, RAX, false);
+            emit2(e, 0xc1, modrm(3, 4, RAX));
+            emit1(e, (uint8_t)shift);
+        }
+    } else { /* imul rax, rax, stride */
+        emit_rex(e, true, RAX, 0, RAX, false);
+        emit2(e, 0x69, modrm(3, RAX, RAX));
+        emit_u32(e, (uint32_t)l.index_stride);
+    }
+    if (l.cpu_stride) { /* imul r11, r11, cpu_stride; add rax, r11 */
+        emit_rex(e, true, SCRATCH, 0, SCRATCH, false);
+        emit2(e, 0x69, modrm(3, SCRATCH, SCRATCH));
+        emit_u32(e, (uint32_t)l.cpu_stride);
+        emit_rr(e, true, OP(0x01), SCRATCH, RAX, false);
+    }
+    emit_mov_imm64(e, SCRATCH2, (uint64_t)(uintptr_t)l.base);
+    emit_rr(e, true, OP(0x01), SCRATCH2, RAX, false);
+    size_t done = emit_jmp_forward(e);
+    for (int i = 0; i < nulls; i++)
+        bind_here(e, null_jumps[i]);
+    emit_rr(e, false, OP(0x31), RAX, RAX, false);
+    bind_here(e, done);
+    return true;
+}
+
 static int emit_CALL(struct emitter *e, const struct insn_ctx *c)
 {
     uint32_t id = (uint32_t)c->d->imm;
@@ -924,6 +1015,9 @@ static int emit_CALL(struct emitter *e, const struct insn_ctx *c)
     if (!h || !h->fn)
         return jit_error(e, c->pc, -EINVAL, "call to helper %u, which the program's helper table "
                          "does not provide", id);
+    if (id == 1 /* BPF_FUNC_map_lookup_elem */ && h->name && !strcmp(h->name, "map_lookup_elem") &&
+        emit_inline_array_lookup(e, c))
+        return 0;
     emit_mov_rr(e, true, R9, REG_RUN);
     emit_call_abs(e, (const void *)h->fn);
     emit_after_helper(e, id == 12 /* BPF_FUNC_tail_call */);
@@ -1118,6 +1212,13 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
             return jit_error(e, derr.index, -EINVAL, "%s", derr.message);
         const struct xdpvm_decoded *d = &decoded[pc];
         used[d->dst] = used[d->src] = true; /* unused fields are 0: r0, always saved anyway */
+        enum xdpvm_shape shape = xdpvm_op_table[d->op].shape;
+        if (shape == XDPVM_SHAPE_JMP_IMM || shape == XDPVM_SHAPE_JMP_REG || shape == XDPVM_SHAPE_JA ||
+            shape == XDPVM_SHAPE_GOTOL) {
+            int64_t target = xdpvm_isa_jump_target(d, pc);
+            if (target >= 0 && (uint64_t)target < prog->count)
+                e->is_target[target] = true;
+        }
         bool is_callback = d->op == XDPVM_OP_LDDW && d->src == XDPVM_PSEUDO_FUNC;
         callbacks |= is_callback;
         if (d->op == XDPVM_OP_CALL_LOCAL || is_callback) {
@@ -1125,7 +1226,7 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
             if (target < 0 || (uint64_t)target >= prog->count)
                 return jit_error(e, pc, -EINVAL, "function at instruction %lld is outside the "
                                  "program (%zu instructions)", (long long)target, prog->count);
-            e->is_function[target] = true;
+            e->is_function[target] = e->is_target[target] = true;
             if (target == 0)
                 e->lean_main = false; /* main is called as a function too */
         }
@@ -1228,8 +1329,10 @@ int xdpvm_jit_compile(struct xdpvm_prog *prog, const struct xdpvm_jit_opts *opts
     e.insn_offset = malloc(prog->count * sizeof(uint32_t));
     e.func_entry = malloc(prog->count * sizeof(uint32_t));
     e.is_function = calloc(prog->count, sizeof(bool));
+    e.is_target = calloc(prog->count, sizeof(bool));
+    e.decoded = decoded;
     int rc;
-    if (!js || !decoded || !e.insn_offset || !e.func_entry || !e.is_function) {
+    if (!js || !decoded || !e.insn_offset || !e.func_entry || !e.is_function || !e.is_target) {
         rc = jit_error(&e, 0, -ENOMEM, "out of memory");
         goto out;
     }
@@ -1265,6 +1368,7 @@ out:
     free(e.insn_offset);
     free(e.func_entry);
     free(e.is_function);
+    free(e.is_target);
     free(e.fixups);
     free(e.unwind_refs);
     free(e.buf);

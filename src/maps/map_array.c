@@ -33,6 +33,21 @@ static uint8_t *value_at(struct xdpvm_map *map, uint32_t index, unsigned cpu)
     return map->arena + ((size_t)index * slots + slot) * map->value_stride;
 }
 
+bool xdpvm_map_array_layout(const struct xdpvm_map *map, struct xdpvm_map_array_layout *out)
+{
+    if (map->spec.type != XDPVM_MAP_ARRAY && map->spec.type != XDPVM_MAP_PERCPU_ARRAY)
+        return false;
+    size_t slots = slots_per_index(map);
+    *out = (struct xdpvm_map_array_layout){
+        .base = map->arena,
+        .index_stride = (uint64_t)slots * map->value_stride,
+        .cpu_stride = slots > 1 ? map->value_stride : 0,
+        .max_entries = map->spec.max_entries,
+        .ncpus = map->ncpus,
+    };
+    return true;
+}
+
 static int check_index_key(const struct xdpvm_map *map, char *err, size_t err_size)
 {
     if (map->spec.key_size != 4) {

@@ -49,6 +49,18 @@ unsigned xdpvm_map_ncpus(const struct xdpvm_map *map);
 const char *xdpvm_map_type_name(uint32_t type); /* "hash", "percpu_array", ...; NULL if unknown */
 bool xdpvm_map_is_percpu(uint32_t type);
 
+/* Where an array map (array, per-CPU array) keeps its values, so the JIT can inline lookups
+ * as the kernel's map_gen_lookup does: xdpvm_map_lookup(map, &i, cpu) is NULL unless
+ * i < max_entries and cpu < ncpus, and is base + i * index_stride + cpu * cpu_stride otherwise
+ * (cpu_stride 0 for a plain array). false for other map types. */
+struct xdpvm_map_array_layout {
+    uint8_t *base;
+    uint64_t index_stride, cpu_stride;
+    uint32_t max_entries;
+    unsigned ncpus;
+};
+bool xdpvm_map_array_layout(const struct xdpvm_map *map, struct xdpvm_map_array_layout *out);
+
 /* The arena holding all values (all cpus); for run-time pointer checks. */
 void xdpvm_map_storage(const struct xdpvm_map *map, void **start, size_t *len);
 
