@@ -101,7 +101,7 @@ def build_packets(count, rng):
             ttl = {"ttl1": 1, "ttl0": 0}.get(kind, rng.choice([64, 63, 2, 128, 255]))
             frag = 0x2000 if kind != "frag" else 185  # DF-less first fragment / later fragment
             ip = ipv4(s4, dst, proto, l4(proto, s4, dst, sport, dport, body), ttl=ttl,
-                      ident=len(packets), frag=frag if kind == "frag" else 0)
+                      ident=len(packets) & 0xFFFF, frag=frag if kind == "frag" else 0)
             vlans = {"vlan4": [(ETH_VLAN, rng.choice([100, 200, 300]))],
                      "qinq": [(ETH_QINQ, 10), (ETH_VLAN, 100)]}.get(kind, [])
             add(eth(MAC_B, MAC_A, ETH_IP, ip, vlans))
