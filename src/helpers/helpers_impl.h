@@ -26,6 +26,12 @@ HELPER_FN(xdp_store_bytes);
 /* helpers.c */
 HELPER_FN(csum_diff);
 
+/* program_mem.c: reading memory a program points at beyond what the prototype covers.
+ * read: all size bytes or false. string: the NUL-terminated string at addr, truncated to
+ * fit buf with its NUL; "" when unreadable. Returns its length. */
+bool helper_read_program(const struct xdpvm_run *run, uint64_t addr, void *buf, size_t size);
+size_t helper_read_program_string(const struct xdpvm_run *run, uint64_t addr, char *buf, size_t size);
+
 /* Helper results are negative errnos in a 64-bit register, as in the kernel. */
 static inline uint64_t helper_err(int err) { return (uint64_t)(int64_t)err; }
 

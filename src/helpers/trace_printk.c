@@ -3,8 +3,9 @@
  * space (UTF-8 bytes are fine); at most 3 arguments; flags
  * "0+- " and a width are allowed, no precision; conversions %d %i %u %x %X (with l or ll),
  * %c, %s, %%, %p %pK %px (16 hex digits; the kernel hashes %p and %pK), and %pI4 %pi4 %pI6
- * %pi6 (addresses read through the pointer). Like the kernel, a NULL string prints as ""
- * and a NULL address as zeros, a NULL %p as "(null)".
+ * %pi6 (addresses read through the pointer). Like the kernel, a string or address the program
+ * may not read (NULL included) prints as "" or zeros, a NULL %p as "(null)": the pointers
+ * are read through helper_read_program (program_mem.c), never dereferenced blindly.
  * Anything else is -EINVAL. The message goes to run->trace (stderr when NULL), one line per
  * call; the return value is the message length, as in the kernel. */
 #include "helpers_impl.h"
@@ -53,7 +54,8 @@ static void emit_ip(struct out *o, const uint8_t *addr, bool v6, bool leading_ze
 }
 
 /* Formats into o; returns 0 or -EINVAL when the format breaks the kernel's rules. */
-static int format_message(struct out *o, const char *fmt, size_t fmt_size, const uint64_t args[3])
+static int format_message(const struct xdpvm_run *run, struct out *o, const char *fmt, size_t fmt_size,
+                          const uint64_t args[3])
 {
     const char *end = memchr(fmt, '\0', fmt_size);
     if (!end)
@@ -94,8 +96,10 @@ static int format_message(struct out *o, const char *fmt, size_t fmt_size, const
             const char *kind = p + 1;
             if ((kind[0] == 'i' || kind[0] == 'I') && (kind[1] == '4' || kind[1] == '6')) {
                 /* the kernel prints an address it cannot read as zeros */
-                static const uint8_t zeros[16];
-                const uint8_t *ip = arg ? (const uint8_t *)(uintptr_t)arg : zeros;
+                uint8_t ip[16] = {0};
+                size_t ip_len = kind[1] == '6' ? 16 : 4;
+                if (!helper_read_program(run, arg, ip, ip_len))
+                    memset(ip, 0, ip_len);
                 emit_ip(o, ip, kind[1] == '6', kind[0] == 'i');
                 p += 2;
                 continue;
@@ -115,8 +119,11 @@ static int format_message(struct out *o, const char *fmt, size_t fmt_size, const
             spec[sl] = '\0';
             if (*p == 'c')
                 emit(o, spec, (int)(unsigned char)arg);
-            else
-                emit(o, spec, arg ? (const char *)(uintptr_t)arg : ""); /* unreadable: empty */
+            else {
+                char str[TRACE_BUF_SIZE]; /* unreadable: empty, like the kernel */
+                helper_read_program_string(run, arg, str, sizeof(str));
+                emit(o, spec, str);
+            }
             continue;
         }
         int longs = 0;
@@ -137,7 +144,6 @@ static int format_message(struct out *o, const char *fmt, size_t fmt_size, const
 
 HELPER_FN(trace_printk)
 {
-    (void)run;
     const char *fmt = (const char *)(uintptr_t)r1;
     uint32_t fmt_size = (uint32_t)r2;
     if (!fmt || fmt_size == 0)
@@ -145,7 +151,7 @@ HELPER_FN(trace_printk)
     uint64_t args[TRACE_MAX_ARGS] = {r3, r4, r5};
     struct out o = {.len = 0};
     o.buf[0] = '\0';
-    int err = format_message(&o, fmt, fmt_size, args);
+    int err = format_message(run, &o, fmt, fmt_size, args);
     if (err)
         return helper_err(err);
     FILE *f = run && run->trace ? run->trace : stderr;

@@ -6,6 +6,7 @@
 #include "maps/maps.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,7 +209,6 @@ static bool prefix_match(const uint8_t *prefix, const uint8_t *dst, unsigned bit
 
 HELPER_FN(fib_lookup)
 {
-    (void)run;
     struct bpf_fib_lookup *params = (struct bpf_fib_lookup *)(uintptr_t)r2;
     uint32_t plen = (uint32_t)r3;
     uint32_t flags = (uint32_t)r4;
@@ -216,6 +216,14 @@ HELPER_FN(fib_lookup)
                                BPF_FIB_LOOKUP_SKIP_NEIGH | BPF_FIB_LOOKUP_TBID;
     if (!params || plen < sizeof(*params) || (flags & ~supported))
         return helper_err(-EINVAL);
+    /* The prototype says "memory" (read, checked by the executor); the kernel's also means
+     * written, which only the executor's checker can confirm. */
+    if (run && run->access_ok && !run->access_ok(run, r2, sizeof(*params), true)) {
+        xdpvm_run_fail(run, run->error_pc, -EACCES, "instruction %zu: call fib_lookup: r2 (params, "
+                       "%zu bytes) points at 0x%" PRIx64 ", which is not memory the program may write",
+                       run->error_pc, sizeof(*params), r2);
+        return helper_err(-EACCES);
+    }
     uint8_t dst[16];
     unsigned max_bits;
     if (params->family == AF_INET) {

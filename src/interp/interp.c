@@ -258,7 +258,8 @@ static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out,
         const struct xdpvm_map_spec *spec = xdpvm_map_get_spec(prog->maps[m]);
         xdpvm_map_storage(prog->maps[m], &start, &len);
         c->maps[m] = (struct interp_map_range){(uintptr_t)start, len,
-                                               !(spec->map_flags & BPF_F_RDONLY_PROG), spec->name};
+                                               !(spec->map_flags & BPF_F_RDONLY_PROG), spec->name,
+                                               spec->type == XDPVM_MAP_RINGBUF ? prog->maps[m] : NULL};
     }
     c->map_count = prog->map_count;
     rc = 0;
@@ -319,9 +320,8 @@ const struct interp_cache *interp_cache_get(struct xdpvm_run *run, const struct 
 
 /* ---- memory rules of the checked executor ---- */
 
-static void stack_bounds(const struct interp_state *st, uint64_t *lo, uint64_t *hi)
+void interp_stack_bounds(const struct interp_state *st, uint64_t *lo, uint64_t *hi)
 {
-    /* The active frames are contiguous: callees may use pointers into their callers' frames. */
     *lo = interp_frame_top(st, st->depth) - XDPVM_STACK_SIZE;
     *hi = interp_frame_top(st, 0);
 }
@@ -330,7 +330,7 @@ bool interp_access_ok(const struct interp_state *st, const struct interp_cache *
                       uint64_t addr, uint64_t size, bool write)
 {
     uint64_t lo, hi;
-    stack_bounds(st, &lo, &hi);
+    interp_stack_bounds(st, &lo, &hi);
     if (in_range(addr, size, lo, hi - lo))
         return true;
     const struct xdpvm_run *run = st->run;
@@ -339,11 +339,20 @@ bool interp_access_ok(const struct interp_state *st, const struct interp_cache *
         if (in_range(addr, size, r->start, r->len) && (r->writable || !write))
             return true;
     }
+    bool ringbufs = false;
     for (size_t i = 0; i < cache->map_count; i++) {
         const struct interp_map_range *m = &cache->maps[i];
-        if (in_range(addr, size, m->start, m->len) && (m->writable || !write))
+        ringbufs |= m->ringbuf != NULL;
+        if (!m->ringbuf && in_range(addr, size, m->start, m->len) && (m->writable || !write))
             return true;
     }
+    if (ringbufs) /* last: finding a record walks the ring */
+        for (size_t i = 0; i < cache->map_count; i++) {
+            const struct interp_map_range *m = &cache->maps[i];
+            if (m->ringbuf && in_range(addr, size, m->start, m->len) &&
+                xdpvm_ringbuf_reserved_record(m->ringbuf, addr, size))
+                return true;
+        }
     return false;
 }
 
@@ -388,9 +397,18 @@ void interp_access_fail(const struct interp_state *st, const struct interp_cache
                        "from a null pointer or an integer overflow");
         return;
     }
+    for (size_t i = 0; i < cache->map_count; i++) {
+        const struct interp_map_range *m = &cache->maps[i];
+        if (m->ringbuf && in_range(addr, size, m->start, m->len)) {
+            xdpvm_run_fail(run, pc, -EACCES, "instruction %zu: %s of %" PRIu64 " bytes at 0x%" PRIx64
+                           " into ring buffer '%s' outside every record reserved by ringbuf_reserve "
+                           "and not yet submitted or discarded", pc, kind, size, addr, m->name);
+            return;
+        }
+    }
     struct nearest best = {0};
     uint64_t lo, hi;
-    stack_bounds(st, &lo, &hi);
+    interp_stack_bounds(st, &lo, &hi);
     consider(&best, "stack", lo, hi - lo, true, addr, size);
     for (unsigned i = 0; i < run->region_count; i++) {
         const struct xdpvm_region *r = &run->regions[i];
@@ -463,13 +481,16 @@ static int run_common(struct xdpvm_run *run, const uint64_t args[5], uint32_t in
     void *outer_state = run->executor_state;
     uint64_t (*outer_call_subprog)(struct xdpvm_run *, uint64_t, uint64_t, uint64_t, uint64_t,
                                    uint64_t, uint64_t) = run->call_subprog;
+    bool (*outer_access_ok)(const struct xdpvm_run *, uint64_t, uint64_t, bool) = run->access_ok;
     run->executor_state = &st;
     run->call_subprog = call_subprog;
+    run->access_ok = xdpvm_interp_access_ok;
     uint64_t result = 0;
     int rc = exec_for(prog)(&st, prog, 0, args, init | REG_BIT(XDPVM_REG_FP), 0, &result, NULL);
     run->insns_executed += budget - st.budget_left;
     run->executor_state = outer_state;
     run->call_subprog = outer_call_subprog;
+    run->access_ok = outer_access_ok;
     if (rc)
         return rc;
     *r0 = result;

@@ -290,6 +290,10 @@ op_CALLX:
 call_helper:
     st->depth = depth;
     run->error_pc = PC; /* helpers report errors with run->error_pc */
+#if EXEC_CHECKED
+    if (__builtin_expect(!interp_helper_args_ok(st, cache, prog, helper, reg, init, PC), 0))
+        return run->error;
+#endif
     reg[0] = helper->fn(reg[1], reg[2], reg[3], reg[4], reg[5], run);
 #if EXEC_CHECKED
     init = (init & ~REG_ARGS_MASK) | REG_BIT(0); /* r1..r5 are clobbered by a call */

@@ -21,12 +21,14 @@ _Static_assert(sizeof(struct interp_op) == 16, "two operations per cache line qu
 
 enum { VARIANT_FAST = 0, VARIANT_CHECKED = 1 };
 
-/* A map's value storage as the checked executor sees it. */
+/* A map's value storage as the checked executor sees it. A ring buffer's storage is
+ * accessible only inside records reserved and not yet submitted (ringbuf set). */
 struct interp_map_range {
     uintptr_t start;
     size_t len;
     bool writable;
     const char *name;
+    struct xdpvm_map *ringbuf;
 };
 
 struct interp_cache {
@@ -72,10 +74,21 @@ static inline uint64_t interp_frame_top(const struct interp_state *st, unsigned 
     return (uint64_t)(uintptr_t)(st->stack + (size_t)(XDPVM_MAX_CALL_DEPTH - depth) * XDPVM_STACK_SIZE);
 }
 
+/* The active stack frames, [lo, hi): callees may use pointers into their callers' frames. */
+void interp_stack_bounds(const struct interp_state *st, uint64_t *lo, uint64_t *hi);
+
 bool interp_access_ok(const struct interp_state *st, const struct interp_cache *cache,
                       uint64_t addr, uint64_t size, bool write);
 /* Records why an access failed (nearest region, null pointer, read-only...). */
 void interp_access_fail(const struct interp_state *st, const struct interp_cache *cache,
                         size_t pc, uint64_t addr, uint64_t size, bool write, bool atomic);
+
+/* Checked executor, before calling h: its arguments r1..r5 (regs[1..5]) against its prototype
+ * (maps of the program and of a type the helper takes, memory the program may access for
+ * the sizes the helper uses, the context, callbacks, live ring buffer records). init: the
+ * registers holding a value. False with the run error recorded (naming instruction pc). */
+bool interp_helper_args_ok(const struct interp_state *st, const struct interp_cache *cache,
+                           const struct xdpvm_prog *prog, const struct xdpvm_helper *h,
+                           const uint64_t regs[6], uint32_t init, size_t pc);
 
 #endif

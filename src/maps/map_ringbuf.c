@@ -117,6 +117,32 @@ void xdpvm_ringbuf_commit(void *record, bool discard)
     __atomic_store_n(&hdr->len, committed, __ATOMIC_RELEASE);
 }
 
+/* Walks the records between the consumer and the producer under the producer lock, so no
+ * reservation moves the end meanwhile; the consumer stops at the first busy record, so a
+ * busy record found here stays in place. */
+const void *xdpvm_ringbuf_reserved_record(struct xdpvm_map *map, uint64_t addr, uint64_t size)
+{
+    struct ringbuf *rb = as_ringbuf(map);
+    if (!rb)
+        return NULL;
+    const void *found = NULL;
+    pthread_mutex_lock(&rb->producer_lock);
+    uint64_t pos = __atomic_load_n(&rb->consumer_pos, __ATOMIC_ACQUIRE);
+    while (pos < rb->producer_pos) {
+        struct rb_header *hdr = (struct rb_header *)(rb->data + (pos & rb->mask));
+        uint32_t len = __atomic_load_n(&hdr->len, __ATOMIC_ACQUIRE);
+        uint32_t data_len = len & ~(RB_BUSY_BIT | RB_DISCARD_BIT);
+        uint64_t start = (uint64_t)(uintptr_t)(hdr + 1);
+        if ((len & RB_BUSY_BIT) && addr >= start && size <= data_len && addr - start <= data_len - size) {
+            found = hdr + 1;
+            break;
+        }
+        pos += (data_len + RB_HDR_SIZE + 7) & ~7u;
+    }
+    pthread_mutex_unlock(&rb->producer_lock);
+    return found;
+}
+
 int xdpvm_ringbuf_output(struct xdpvm_map *map, const void *data, uint64_t size)
 {
     if (!as_ringbuf(map))

@@ -94,6 +94,10 @@ const void *xdpvm_map_prog_array_get(struct xdpvm_map *map, uint32_t index);
 void *xdpvm_ringbuf_reserve(struct xdpvm_map *map, uint64_t size);
 void xdpvm_ringbuf_commit(void *record, bool discard);
 int xdpvm_ringbuf_output(struct xdpvm_map *map, const void *data, uint64_t size);
+/* Checked execution: the start of the record of map, reserved and not yet submitted or
+ * discarded, whose data holds [addr, addr + size); NULL when there is none. Programs may touch
+ * a ring buffer only there (the rest holds the headers the consumer trusts). */
+const void *xdpvm_ringbuf_reserved_record(struct xdpvm_map *map, uint64_t addr, uint64_t size);
 /* Calls fn for each committed record in order; returns the number consumed. */
 int xdpvm_ringbuf_consume(struct xdpvm_map *map, int (*fn)(void *ctx, void *data, size_t size),
                           void *ctx);

@@ -62,6 +62,11 @@ struct xdpvm_helper {
     bool changes_packet;    /* invalidates packet pointers (adjust_head, ...) */
 };
 
+/* Whether a helper may be called with a map of this type (the kernel verifier's
+ * check_map_func_compatibility: e.g. tail_call takes only a prog_array, a prog_array goes
+ * only to tail_call). Helper ids and map types in linux/bpf.h numbering. */
+bool xdpvm_helper_map_compatible(uint32_t helper_id, uint32_t map_type);
+
 #define XDPVM_MAX_HELPER_ID 256
 /* Helpers a program may call, by id. A program is linked against exactly one table. */
 struct xdpvm_helper_table {
@@ -134,6 +139,14 @@ struct xdpvm_run {
     uint64_t (*call_subprog)(struct xdpvm_run *run, uint64_t insn_index, uint64_t r1, uint64_t r2,
                              uint64_t r3, uint64_t r4, uint64_t r5);
     void *executor_state;
+
+    /* Whether the running program may access [addr, addr+size) (write: and modify), for
+     * helpers that follow pointers no prototype describes (trace_printk's %s and %pI4) or
+     * write memory the prototype only says they read (fib_lookup's params).
+     * Set by the executor for the run (the interpreter: the stack frames, run->regions and
+     * the program's maps); NULL when the executor cannot tell, and helpers then read such
+     * pointers with a fault-tolerant copy, as the kernel does. */
+    bool (*access_ok)(const struct xdpvm_run *run, uint64_t addr, uint64_t size, bool write);
 
     bool stop;                       /* a helper asks to stop now; r0 = stop_value */
     uint64_t stop_value;

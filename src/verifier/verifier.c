@@ -28,12 +28,7 @@
 #define MAX_PTR_OFF (1 << 29)
 #define BPF_F_RDONLY_PROG (1u << 7)
 
-enum {
-    HELPER_MAP_LOOKUP = 1, HELPER_TAIL_CALL = 12, HELPER_PERF_EVENT_OUTPUT = 25,
-    HELPER_REDIRECT_MAP = 51, HELPER_MAP_PUSH = 87, HELPER_MAP_POP = 88, HELPER_MAP_PEEK = 89,
-    HELPER_RINGBUF_OUTPUT = 130, HELPER_RINGBUF_RESERVE = 131, HELPER_RINGBUF_QUERY = 134,
-    HELPER_FOR_EACH_MAP_ELEM = 164, HELPER_LOOP = 181,
-};
+enum { HELPER_FOR_EACH_MAP_ELEM = 164, HELPER_LOOP = 181 };
 
 /* Per-instruction facts from the structural pass. */
 enum {
@@ -1481,35 +1476,6 @@ static int check_helper_mem(struct env *env, struct vstate *st, unsigned regno, 
                   regno, r->type == REG_SCALAR ? "a number" : reg_type_name(r->type));
 }
 
-static bool map_helper_compatible(uint32_t map_type, uint32_t helper)
-{
-    switch (map_type) {
-    case XDPVM_MAP_PROG_ARRAY: return helper == HELPER_TAIL_CALL;
-    case XDPVM_MAP_RINGBUF:
-        return helper == HELPER_RINGBUF_OUTPUT || helper == HELPER_RINGBUF_RESERVE || helper == HELPER_RINGBUF_QUERY;
-    case XDPVM_MAP_DEVMAP:
-    case XDPVM_MAP_DEVMAP_HASH:
-    case XDPVM_MAP_XSKMAP: return helper == HELPER_REDIRECT_MAP || helper == HELPER_MAP_LOOKUP;
-    case XDPVM_MAP_QUEUE:
-    case XDPVM_MAP_STACK: return helper == HELPER_MAP_PUSH || helper == HELPER_MAP_POP || helper == HELPER_MAP_PEEK;
-    case XDPVM_MAP_PERF_EVENT_ARRAY: return helper == HELPER_PERF_EVENT_OUTPUT;
-    default: break;
-    }
-    switch (helper) {
-    case HELPER_TAIL_CALL: return map_type == XDPVM_MAP_PROG_ARRAY;
-    case HELPER_RINGBUF_OUTPUT:
-    case HELPER_RINGBUF_RESERVE:
-    case HELPER_RINGBUF_QUERY: return map_type == XDPVM_MAP_RINGBUF;
-    case HELPER_REDIRECT_MAP:
-        return map_type == XDPVM_MAP_DEVMAP || map_type == XDPVM_MAP_DEVMAP_HASH || map_type == XDPVM_MAP_XSKMAP;
-    case HELPER_MAP_PUSH:
-    case HELPER_MAP_POP:
-    case HELPER_MAP_PEEK: return map_type == XDPVM_MAP_QUEUE || map_type == XDPVM_MAP_STACK;
-    case HELPER_PERF_EVENT_OUTPUT: return map_type == XDPVM_MAP_PERF_EVENT_ARRAY;
-    default: return true;
-    }
-}
-
 static void clobber_args(struct frame *f, uint32_t pc)
 {
     for (int r = 1; r <= 5; r++) {
@@ -1630,7 +1596,7 @@ static int check_helper_call(struct env *env, struct vstate *st, const struct xd
                 return reject(env, st, "%s expects a map in r%u (load it with lddw), but it holds %s", hname, regno,
                               reg_type_name(r->type));
             map = r->map;
-            if (!map_helper_compatible(xdpvm_map_get_spec(map)->type, h->id))
+            if (!xdpvm_helper_map_compatible(h->id, xdpvm_map_get_spec(map)->type))
                 return reject(env, st, "%s cannot be used with map '%s' of type %s", hname, map_name(map),
                               xdpvm_map_type_name(xdpvm_map_get_spec(map)->type)
                                   ? xdpvm_map_type_name(xdpvm_map_get_spec(map)->type) : "?");
