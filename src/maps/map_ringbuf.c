@@ -150,7 +150,8 @@ int xdpvm_ringbuf_output(struct xdpvm_map *map, const void *data, uint64_t size)
     void *record = xdpvm_ringbuf_reserve(map, size);
     if (!record)
         return -EAGAIN;
-    memcpy(record, data, size);
+    if (size) /* an empty record may come with any pointer, NULL too */
+        memcpy(record, data, size);
     xdpvm_ringbuf_commit(record, false);
     return 0;
 }
