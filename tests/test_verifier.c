@@ -23,21 +23,6 @@
 
 /* ---- rule table ---- */
 
-struct rule_case {
-    char name[96];
-    char reason[256];
-    char *reject_text, *accept_text;
-};
-
-static char *dup_range(const char *start, const char *end)
-{
-    size_t n = (size_t)(end - start);
-    char *s = malloc(n + 1);
-    memcpy(s, start, n);
-    s[n] = 0;
-    return s;
-}
-
 static int verify_text(struct verifier_env *venv, const char *text, struct xdpvm_verify_result *res, char *err,
                        size_t err_size, FILE *log)
 {
@@ -60,21 +45,23 @@ static int verify_text(struct verifier_env *venv, const char *text, struct xdpvm
     return 0;
 }
 
-static void run_rule(struct verifier_env *venv, const struct rule_case *c)
+static void run_rule(const char *rule, const char *reason, const char *reject_text, const char *accept_text,
+                     void *arg)
 {
+    struct verifier_env *venv = arg;
     char name[160], err[256] = "";
     struct xdpvm_verify_result res;
-    snprintf(name, sizeof(name), "rule_%s_rejected", c->name);
-    if (verify_text(venv, c->reject_text, &res, err, sizeof(err), NULL) || err[0])
+    snprintf(name, sizeof(name), "rule_%s_rejected", rule);
+    if (verify_text(venv, reject_text, &res, err, sizeof(err), NULL) || err[0])
         test_fail(name, "%s", err);
     else if (res.accepted)
-        test_fail(name, "accepted, expected rejection with \"%s\"", c->reason);
+        test_fail(name, "accepted, expected rejection with \"%s\"", reason);
     else
-        test_check(strstr(res.reason, c->reason) != NULL, name, "reason \"%s\" (insn %zu) lacks \"%s\"", res.reason,
-                   res.error_insn, c->reason);
-    snprintf(name, sizeof(name), "rule_%s_fixed_accepted", c->name);
+        test_check(strstr(res.reason, reason) != NULL, name, "reason \"%s\" (insn %zu) lacks \"%s\"", res.reason,
+                   res.error_insn, reason);
+    snprintf(name, sizeof(name), "rule_%s_fixed_accepted", rule);
     err[0] = 0;
-    if (verify_text(venv, c->accept_text, &res, err, sizeof(err), NULL) || err[0])
+    if (verify_text(venv, accept_text, &res, err, sizeof(err), NULL) || err[0])
         test_fail(name, "%s", err);
     else
         test_check(res.accepted, name, "rejected at insn %zu: %s", res.error_insn, res.reason);
@@ -82,52 +69,19 @@ static void run_rule(struct verifier_env *venv, const struct rule_case *c)
 
 static void test_rule_table(void)
 {
-    char path[512];
+    char path[512], err[256];
     snprintf(path, sizeof(path), "%s/tests/verifier/rules.txt", test_root_dir());
-    size_t len;
-    char *text = test_read_file(path, &len);
-    if (!text) {
-        test_fail("rule_table", "cannot read %s", path);
-        return;
-    }
     struct verifier_env venv;
-    char err[256];
     if (verifier_env_init(&venv, err, sizeof(err))) {
         test_fail("rule_table", "%s", err);
-        free(text);
         return;
     }
-    unsigned cases = 0;
-    for (char *p = strstr(text, "\n=== "); p; p = strstr(p, "\n=== ")) {
-        p += 5;
-        struct rule_case c = {0};
-        char *eol = strchr(p, '\n');
-        if (!eol)
-            break;
-        snprintf(c.name, sizeof(c.name), "%.*s", (int)(eol - p), p);
-        char *rej = strstr(eol, "\n--- reject: ");
-        char *acc = rej ? strstr(rej, "\n--- accept\n") : NULL;
-        char *next = strstr(eol, "\n=== ");
-        if (!rej || !acc || (next && acc > next)) {
-            test_fail("rule_table", "case '%s' lacks a '--- reject: reason' or '--- accept' part", c.name);
-            continue;
-        }
-        char *reason = rej + 13, *reason_end = strchr(reason, '\n');
-        snprintf(c.reason, sizeof(c.reason), "%.*s", (int)(reason_end - reason), reason);
-        c.reject_text = dup_range(reason_end + 1, acc + 1);
-        char *acc_start = acc + 12;
-        c.accept_text = dup_range(acc_start, next ? next + 1 : text + len);
-        run_rule(&venv, &c);
-        free(c.reject_text);
-        free(c.accept_text);
-        cases++;
-        p = next ? next : text + len;
-        if (!next)
-            break;
-    }
-    test_check(cases >= 40, "rule_table_size", "only %u cases in %s", cases, path);
+    int cases = verifier_rules_each(path, run_rule, &venv, err, sizeof(err));
+    if (cases < 0)
+        test_fail("rule_table", "%s", err);
+    else
+        test_check(cases >= 40, "rule_table_size", "only %d cases in %s", cases, path);
     verifier_env_free(&venv);
-    free(text);
 }
 
 /* ---- value domain ---- */

@@ -16,7 +16,9 @@
 
 #include "helpers/helpers.h"
 #include "kernel/kernel.h"
+#include "isa/asm.h"
 #include "lib/randprog.h"
+#include "lib/verifier_env.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
 #include "verifier/verifier.h"
@@ -281,6 +283,148 @@ static void test_random_differential(void)
     xdpvm_map_free(map);
 }
 
+/* The rule table through the kernel: each rejected program is rejected by the kernel too and
+ * each fixed twin accepted, except where xdpvm is knowingly stricter than a privileged kernel. */
+static const struct {
+    const char *program;
+    const char *why;
+} stricter_than_kernel[] = {
+    {"stack-read-before-write", "a privileged kernel lets programs read stack never written"},
+    {"stack-variable-offset-uninitialised", "a privileged kernel lets programs read stack never written"},
+    {"map-key-uninitialised", "a privileged kernel lets helpers read stack never written"},
+    {"map-update-value-uninitialised", "a privileged kernel lets helpers read stack never written"},
+    {"callee-writes-caller-stack", "a privileged kernel lets programs read stack never written"},
+    {"loop-callback-context", "a privileged kernel lets programs read stack never written"},
+    {"pointer-leak-into-map", "a privileged kernel lets programs store addresses in maps"},
+    {"pointer-compared-with-number", "a privileged kernel lets programs compare pointers with numbers"},
+    {"compare-different-objects", "a privileged kernel lets programs compare any pointers"},
+    {"atomic-with-pointer-operand", "a privileged kernel lets atomics add addresses to memory"},
+    {"atomic-on-saved-pointer", "a privileged kernel lets atomics change a saved pointer"},
+    {"pointer-through-variable-stack-offset", "a privileged kernel lets programs store pointers at variable "
+                                              "stack offsets"},
+    {"spilled-pointer-partial-read", "a privileged kernel lets programs read part of a saved pointer"},
+    {"r0-pointer-at-exit", "a privileged kernel lets XDP programs return an address (the issue forbids it)"},
+    {NULL, NULL},
+};
+
+struct kernel_rules {
+    int map_fds[VERIFIER_ENV_MAPS];
+    char *log;
+    size_t log_size;
+};
+
+/* 1: accepted, 0: rejected, -1: could not ask (with why). */
+static int kernel_verdict(struct kernel_rules *k, const char *text, char *why, size_t why_size)
+{
+    struct xdpvm_insn *insns;
+    size_t count;
+    struct xdpvm_asm_error aerr;
+    if (xdpvm_asm(text, &insns, &count, &aerr)) {
+        snprintf(why, why_size, "assembler: line %u: %s", aerr.line, aerr.message);
+        return -1;
+    }
+    for (size_t i = 0; i + 1 < count; i++) {
+        if (insns[i].code != (XDPVM_CLASS_LD | XDPVM_MODE_IMM | XDPVM_SIZE_DW))
+            continue;
+        uint64_t imm = (uint32_t)insns[i].imm | ((uint64_t)(uint32_t)insns[i + 1].imm << 32);
+        if (insns[i].src == XDPVM_PSEUDO_MAP_FD) {
+            insns[i].imm = imm < VERIFIER_ENV_MAPS ? k->map_fds[imm] : -1;
+            insns[i + 1].imm = 0;
+        } else if (insns[i].src == XDPVM_PSEUDO_MAP_VALUE) {
+            insns[i].imm = (imm >> 16) < VERIFIER_ENV_MAPS ? k->map_fds[imm >> 16] : -1;
+            insns[i + 1].imm = (int32_t)(imm & 0xffff);
+        }
+        i++;
+    }
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = k->log, .log_size = (uint32_t)k->log_size, .log_level = 1);
+    k->log[0] = 0;
+    int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "rule", "GPL", (const struct bpf_insn *)insns, count, &opts);
+    if (fd < 0 && errno == ENOSPC) {
+        /* The log did not fit, which hides the verdict: ask again without a log. */
+        LIBBPF_OPTS(bpf_prog_load_opts, quiet);
+        fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "rule", "GPL", (const struct bpf_insn *)insns, count, &quiet);
+        if (fd < 0)
+            snprintf(k->log, k->log_size, "(rejected; the log did not fit: %s)", strerror(errno));
+    }
+    free(insns);
+    if (fd >= 0) {
+        close(fd);
+        return 1;
+    }
+    if (strstr(k->log, "missing btf func_info")) {
+        snprintf(why, why_size, "the kernel needs BTF to load callbacks; raw instructions have none");
+        return -1;
+    }
+    if (!k->log[0]) {
+        snprintf(why, why_size, "the kernel refused the program without a verifier log (%s)", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void kernel_rule(const char *rule, const char *reason, const char *reject_text, const char *accept_text,
+                        void *arg)
+{
+    struct kernel_rules *k = arg;
+    char name[200], why[300];
+    const char *stricter = NULL;
+    for (size_t i = 0; stricter_than_kernel[i].program; i++)
+        if (!strcmp(stricter_than_kernel[i].program, rule))
+            stricter = stricter_than_kernel[i].why;
+    snprintf(name, sizeof(name), "kernel_rule_%s_rejected", rule);
+    int v = kernel_verdict(k, reject_text, why, sizeof(why));
+    if (v < 0)
+        test_skip(name, "%s", why);
+    else if (v == 0)
+        test_pass(name);
+    else if (stricter)
+        test_skip(name, "known difference: %s", stricter);
+    else
+        test_fail(name, "the kernel accepted the program xdpvm rejects (\"%s\")", reason);
+    snprintf(name, sizeof(name), "kernel_rule_%s_fixed_accepted", rule);
+    v = kernel_verdict(k, accept_text, why, sizeof(why));
+    if (v < 0) {
+        test_skip(name, "%s", why);
+    } else {
+        const char *tail = strlen(k->log) > 300 ? k->log + strlen(k->log) - 300 : k->log;
+        test_check(v == 1, name, "the kernel rejected the fixed program: %s", tail);
+    }
+}
+
+static void test_kernel_rules(void)
+{
+    char why[256];
+    if (!xdpvm_kernel_available(why, sizeof(why))) {
+        test_skip("kernel_rules", "%s", why);
+        return;
+    }
+    struct kernel_rules k = {.log_size = 1 << 16};
+    k.log = malloc(k.log_size);
+    LIBBPF_OPTS(bpf_map_create_opts, ro_opts, .map_flags = BPF_F_RDONLY_PROG);
+    k.map_fds[0] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "arr", 4, 16, 4, NULL);
+    k.map_fds[1] = bpf_map_create(BPF_MAP_TYPE_HASH, "hash", 4, 8, 16, NULL);
+    k.map_fds[2] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0, 4096, NULL);
+    k.map_fds[3] = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "jmp", 4, 4, 4, NULL);
+    k.map_fds[4] = bpf_map_create(BPF_MAP_TYPE_DEVMAP, "dev", 4, 4, 4, NULL);
+    k.map_fds[5] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ro", 4, 8, 1, &ro_opts);
+    k.map_fds[6] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "glob", 4, 16, 1, NULL);
+    bool ok = k.log != NULL;
+    for (int i = 0; i < VERIFIER_ENV_MAPS; i++)
+        ok &= k.map_fds[i] >= 0;
+    if (!ok) {
+        test_fail("kernel_rules", "could not create the kernel maps of the rule table");
+    } else {
+        char path[512], err[256];
+        snprintf(path, sizeof(path), "%s/tests/verifier/rules.txt", test_root_dir());
+        if (verifier_rules_each(path, kernel_rule, &k, err, sizeof(err)) < 0)
+            test_fail("kernel_rules", "%s", err);
+    }
+    for (int i = 0; i < VERIFIER_ENV_MAPS; i++)
+        if (k.map_fds[i] >= 0)
+            close(k.map_fds[i]);
+    free(k.log);
+}
+
 int main(void)
 {
     char dir[512];
@@ -291,6 +435,7 @@ int main(void)
     test_own_objects();
     test_kernel_differential();
     test_random_differential();
+    test_kernel_rules();
     free(verdicts);
     return test_exit_code();
 }

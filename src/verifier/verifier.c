@@ -776,15 +776,19 @@ static int check_ctx_access(struct env *env, struct vstate *st, unsigned regno, 
         return reject(env, st, "invalid read of %u byte%s at offset %d of the XDP context; struct xdp_md has six 4-byte "
                       "fields at offsets 0 (data), 4 (data_end), 8 (data_meta), 12 (ingress_ifindex), "
                       "16 (rx_queue_index) and 20 (egress_ifindex)", size, size == 1 ? "" : "s", off);
-    if (sign_extend)
-        return reject(env, st, "sign-extending load from the XDP context is not allowed");
+    if (off == 20 && env->prog->type == XDPVM_PROG_XDP)
+        return reject(env, st, "egress_ifindex (offset 20 of struct xdp_md) is readable only in programs attached "
+                      "to a devmap entry, like in the kernel");
+    if (sign_extend && off < 12)
+        return reject(env, st, "sign-extending load of the %s pointer field of the XDP context is not allowed",
+                      off == 0 ? "data" : off == 4 ? "data_end" : "data_meta");
     memset(out, 0, sizeof(*out));
     out->v = scalar_const(0);
     switch (off) {
     case 0: out->type = REG_PKT; break;
     case 4: out->type = REG_PKT_END; break;
     case 8: out->type = REG_PKT_META; break;
-    default: mark_scalar(out, scalar_of_size(4, false)); break;
+    default: mark_scalar(out, scalar_of_size(4, sign_extend)); break;
     }
     return 0;
 }
@@ -973,9 +977,10 @@ static int check_alu(struct env *env, struct vstate *st, const struct xdpvm_deco
     if ((rc = check_read(env, st, d->dst)))
         return rc;
     if (op == XDPVM_ALU_NEG || op == XDPVM_ALU_END) {
-        if (is_pointer(dst))
-            return reject(env, st, "%s on a %s pointer (r%u) is not allowed", op == XDPVM_ALU_NEG ? "negation" : "byte swap",
-                          reg_type_name(dst->type), d->dst);
+        if (is_pointer(dst)) { /* the address becomes a meaningless number, as in the kernel */
+            mark_scalar(dst, alu32 ? scalar_of_size(4, false) : scalar_unknown());
+            return 0;
+        }
         struct scalar v = op == XDPVM_ALU_NEG
             ? scalar_alu(XDPVM_ALU_NEG, false, dst->v, dst->v, alu32)
             : scalar_bswap(dst->v, (unsigned)d->imm, !alu32, (info->code & XDPVM_SRC_X) != 0);
@@ -1059,6 +1064,9 @@ static int check_lddw(struct env *env, struct vstate *st, const struct xdpvm_dec
             if (d->imm64 >= s && d->imm64 < s + len) {
                 uint64_t off = d->imm64 - s;
                 const struct xdpvm_map_spec *spec = xdpvm_map_get_spec(prog->maps[i]);
+                if (spec->type != XDPVM_MAP_ARRAY || spec->max_entries != 1)
+                    return reject(env, st, "direct access to the value of map '%s' needs an array map with one "
+                                  "entry (global data), like in the kernel", spec->name);
                 if (off >= spec->value_size)
                     return reject(env, st, "the address in this lddw is %" PRIu64 " bytes into map '%s', past its "
                                   "%u-byte value", off, spec->name, spec->value_size);

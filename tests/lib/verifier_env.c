@@ -3,6 +3,7 @@
 #include "verifier_env.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -77,6 +78,7 @@ int verifier_env_init(struct verifier_env *env, char *err, size_t err_size)
         {"jmp", XDPVM_MAP_PROG_ARRAY, 4, 4, 4, 0},
         {"dev", XDPVM_MAP_DEVMAP, 4, 4, 4, 0},
         {"ro", XDPVM_MAP_ARRAY, 4, 8, 1, 1u << 7 /* BPF_F_RDONLY_PROG */},
+        {"glob", XDPVM_MAP_ARRAY, 4, 16, 1, 0},
     };
     for (int i = 0; i < VERIFIER_ENV_MAPS; i++) {
         env->maps[i] = xdpvm_map_create(&specs[i], 1, err, err_size);
@@ -118,4 +120,66 @@ void verifier_env_link(const struct verifier_env *env, struct xdpvm_insn *insns,
         insns[i + 1].imm = (int32_t)(uint32_t)(value >> 32);
         i++;
     }
+}
+
+static char *copy_range(const char *start, const char *end)
+{
+    size_t n = (size_t)(end - start);
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, start, n);
+        s[n] = 0;
+    }
+    return s;
+}
+
+int verifier_rules_each(const char *path,
+                        void (*fn)(const char *name, const char *reason, const char *reject_text,
+                                   const char *accept_text, void *arg),
+                        void *arg, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_size, "cannot read %s", path);
+        return -1;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+        fwrite(buf, 1, got, mem);
+    fclose(f);
+    fclose(mem);
+    int cases = 0;
+    for (char *p = strstr(text, "\n=== "); p;) {
+        p += 5;
+        char *eol = strchr(p, '\n');
+        if (!eol)
+            break;
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)(eol - p), p);
+        char *rej = strstr(eol, "\n--- reject: ");
+        char *acc = rej ? strstr(rej, "\n--- accept\n") : NULL;
+        char *next = strstr(eol, "\n=== ");
+        if (!rej || !acc || (next && acc > next)) {
+            snprintf(err, err_size, "%s: case '%s' lacks a '--- reject: reason' or '--- accept' part", path, name);
+            cases = -1;
+            break;
+        }
+        char *reason = rej + 13, *reason_end = strchr(reason, '\n');
+        char *reason_text = copy_range(reason, reason_end);
+        char *reject_text = copy_range(reason_end + 1, acc + 1);
+        char *accept_text = copy_range(acc + 12, next ? next + 1 : text + len);
+        if (reason_text && reject_text && accept_text)
+            fn(name, reason_text, reject_text, accept_text, arg);
+        free(reason_text);
+        free(reject_text);
+        free(accept_text);
+        cases++;
+        p = next;
+    }
+    free(text);
+    return cases;
 }

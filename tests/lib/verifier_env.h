@@ -4,6 +4,7 @@
  *   map 0 "arr": array, key 4, value 16, 4 entries     map 1 "hash": hash, key 4, value 8
  *   map 2 "rb": ringbuf 4096                           map 3 "jmp": prog_array, 4 entries
  *   map 4 "dev": devmap, 4 entries                     map 5 "ro": array, value 8, read-only for programs
+ *   map 6 "glob": array, value 16, one entry (global data)
  * In a program, "lddw %rN, K, map_fd" refers to map K and "lddw %rN, K*65536+OFF, map_value"
  * to byte OFF of entry 0 of map K. */
 #ifndef XDPVM_TESTS_VERIFIER_ENV_H
@@ -13,7 +14,7 @@
 
 #include "runtime/runtime.h"
 
-#define VERIFIER_ENV_MAPS 6
+#define VERIFIER_ENV_MAPS 7
 
 struct verifier_env {
     struct xdpvm_map *maps[VERIFIER_ENV_MAPS];
@@ -24,5 +25,13 @@ int verifier_env_init(struct verifier_env *env, char *err, size_t err_size);
 void verifier_env_free(struct verifier_env *env);
 /* Replace the map placeholders of lddw instructions by handles and addresses. */
 void verifier_env_link(const struct verifier_env *env, struct xdpvm_insn *insns, size_t count);
+
+/* The rule table (tests/verifier/rules.txt): calls fn for each case with its name, the
+ * expected reason of the rejected program, and both programs' text. Returns the number of
+ * cases, or -1 when the file cannot be read or a case is malformed (err says which). */
+int verifier_rules_each(const char *path,
+                        void (*fn)(const char *name, const char *reason, const char *reject_text,
+                                   const char *accept_text, void *arg),
+                        void *arg, char *err, size_t err_size);
 
 #endif
