@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         map_bytes += ((uint64_t)xdpvm_object_map__key_size(map) + xdpvm_object_map__value_size(map) + 64) *
                      xdpvm_object_map__max_entries(map);
     }
-    if (map_bytes > (64u << 20)) {
+    if (map_bytes > (4u << 20)) {
         xdpvm_object__close(obj);
         return 0;
     }
