@@ -252,11 +252,13 @@ unsigned xdpvm_afxdp_rx(struct xdpvm_port *port, struct xdpvm_rx_frame *frames, 
 void xdpvm_afxdp_flush(struct xdpvm_port *port)
 {
     struct xdpvm_afxdp *x = port->xsk;
+    bool submitted = x->pending != 0;
     submit_pending(port);
-    /* Copy mode completes on sendto(); keep kicking while frames wait. */
-    if (x->in_flight && port->opts.tx)
-        kick_tx(port);
     put_frames_back(port);
+    /* Frames still waiting after submit_pending's kick (the kernel stopped early, or this
+     * flush had nothing new): kick again; copy mode only transmits on sendto(). */
+    if (!submitted && x->in_flight && port->opts.tx)
+        kick_tx(port);
     refill(port);
     if (x->flushes++ % STATS_EVERY == 0)
         xdpvm_afxdp_refresh_stats(port);
