@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib/live_run.sh"
 PY="python3 $LIVE_ROOT/tests/lib/live_pcap.py"
 cases=(live_router_afxdp live_router_afpacket live_macswap_afxdp live_macswap_afpacket
-       live_pass_tap live_kernel_attach_same_bytes live_sigint_clean_exit live_errors)
+       live_pass_tap live_pass_stack_replies live_kernel_attach_same_bytes live_sigint_clean_exit live_errors)
 live_require "${cases[@]}" || exit 0
 LIVE_TIMEOUT=30
 
@@ -107,6 +107,31 @@ if run_start r "$LIVE_TMP/pass" "$BPF_DIR/examples/counter.o" --dev pa --json; t
   fi
 else
   fail live_pass_tap "xdpvm run did not start: $(tail -3 "$RUN_ERR")"
+fi
+
+# The stack behind the TAP answers: a talks TCP to an address on xv-pa; its frames go up
+# through XDP_PASS, the stack's (ARP, SYN-ACK, data) come back down the TAP and out of pa.
+LIVE_CASE=live_pass_stack_replies
+if run_start r "$LIVE_TMP/stack" "$BPF_DIR/examples/counter.o" --dev pa --json; then
+  ip -n "$NS_r" addr add 10.1.0.1/24 dev xv-pa
+  ip -n "$NS_a" addr add 10.1.0.2/24 dev va
+  no_tx_csum a va
+  # A TCP exchange (ARP, handshake, data): a listener behind the TAP, a client in a.
+  nsx r timeout 8 python3 -c "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('10.1.0.1', 7777)); s.listen(); c, _ = s.accept(); c.sendall(b'hello via tap'); c.close()" &
+  LIVE_PIDS+=($!)
+  sleep 0.3
+  ping_out=$(nsx a timeout 8 python3 -c "import socket; s = socket.create_connection(('10.1.0.1', 7777), timeout=5); print(s.recv(64).decode())" 2>&1)
+  [ "$ping_out" = "hello via tap" ]
+  ping_rc=$?
+  run_stop
+  ip -n "$NS_a" addr del 10.1.0.2/24 dev va
+  if [ $ping_rc = 0 ] && [ "$RUN_RC" = 0 ] && grep -q '"from_stack":[1-9]' "$RUN_OUT"; then
+    pass live_pass_stack_replies
+  else
+    fail live_pass_stack_replies "TCP exchange rc $ping_rc ($(echo "$ping_out" | tail -2 | tr '\n' ' ')), run rc $RUN_RC: $(head -c 400 "$RUN_OUT")"
+  fi
+else
+  fail live_pass_stack_replies "xdpvm run did not start: $(tail -3 "$RUN_ERR")"
 fi
 
 # Kernel mode: the same object attached on pa; the same bytes must reach b. A native-mode

@@ -208,9 +208,9 @@ static void print_summary(struct xdpvm_live *live, const struct live_args *a, do
             for (int o = 0; o < XDPVM_XDP_OUT_COUNT; o++)
                 printf("%s\"%s\":%" PRIu64, o ? "," : "", outcome_label[o], c.outcome[o]);
             printf("},\"sent\":%" PRIu64 ",\"sent_bytes\":%" PRIu64 ",\"tx_dropped\":%" PRIu64
-                   ",\"pass_dropped\":%" PRIu64 ",\"kernel_drops\":%" PRIu64 ",\"in_flight\":%" PRIu64
+                   ",\"pass_dropped\":%" PRIu64 ",\"kernel_drops\":%" PRIu64 ",\"from_stack\":%" PRIu64 ",\"in_flight\":%" PRIu64
                    ",\"accounted\":%s}",
-                   c.sent, c.sent_bytes, c.tx_dropped, c.pass_dropped, c.kernel_drops, c.in_flight,
+                   c.sent, c.sent_bytes, c.tx_dropped, c.pass_dropped, c.kernel_drops, c.from_stack, c.in_flight,
                    accounted(&c) && !c.in_flight ? "true" : "false");
         }
         printf("]}\n");
@@ -232,6 +232,9 @@ static void print_summary(struct xdpvm_live *live, const struct live_args *a, do
             printf("  %s: %" PRIu64 " refused by the TX ring/device, %" PRIu64
                    " refused by the TAP device, %" PRIu64 " dropped by the kernel before xdpvm saw them\n",
                    xdpvm_live_port_name(live, p), c.tx_dropped, c.pass_dropped, c.kernel_drops);
+        if (c.from_stack)
+            printf("  %s: %" PRIu64 " frames from the host stack (TAP %s) sent out\n",
+                   xdpvm_live_port_name(live, p), c.from_stack, xdpvm_live_tap_name(live, p));
         printf("  accounting %s: received %" PRIu64 " = drop + tx + redirect + pass + aborted + "
                "redirect errors + invalid; %" PRIu64 " in flight\n",
                accounted(&c) && !c.in_flight ? "ok" : "MISMATCH", c.received, c.in_flight);

@@ -11,7 +11,8 @@
  * Actions: DROP recycles the frame; TX sends it out of the port it came in on; REDIRECT sends
  * it out of the port whose ifindex the program named (bpf_redirect or a devmap); a target that
  * is not one of the ports is a redirect error, dropped as the kernel does; PASS writes it to
- * the port's TAP device "xv-<ifname>" so it reaches the host stack; ABORTED (and invalid
+ * the port's TAP device "xv-<ifname>" so it reaches the host stack (and what the stack sends
+ * into that TAP leaves through the port, so replies work); ABORTED (and invalid
  * return codes, run errors) are counted, dropped and reported on stderr (the first few).
  *
  * Accounting: every received frame has exactly one outcome, so received = drop + tx +
@@ -52,6 +53,8 @@ struct xdpvm_live_counts {
     uint64_t pass_dropped;      /* XDP_PASS frames the TAP device refused (or no TAP) */
     uint64_t kernel_drops;      /* dropped by the kernel before reaching us (ring full) */
     uint64_t in_flight;         /* frames handed to the kernel for TX, not yet completed */
+    uint64_t from_stack;        /* frames the host stack sent into the TAP, sent out here
+                                 * (included in sent; not part of the received accounting) */
 };
 
 struct xdpvm_live;

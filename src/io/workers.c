@@ -17,7 +17,7 @@ enum counter {
     C_RECEIVED, C_RX_BYTES,
     C_OUTCOME, /* XDPVM_XDP_OUT_COUNT slots */
     C_SENT = C_OUTCOME + XDPVM_XDP_OUT_COUNT, C_SENT_BYTES, C_TX_DROPPED, C_PASS_DROPPED,
-    C_KERNEL_DROPS, C_IN_FLIGHT,
+    C_KERNEL_DROPS, C_IN_FLIGHT, C_FROM_STACK,
     C_COUNT
 };
 
@@ -153,13 +153,40 @@ static void handle_frame(struct worker *w, unsigned p, const struct xdpvm_rx_fra
     wp->local[C_OUTCOME + out]++;
 }
 
+/* Frames the host stack sent into port p's TAP device go out of port p. */
+static unsigned tap_to_port(struct worker *w, unsigned p)
+{
+    int tap = w->live->ports[p].tap_fd;
+    if (tap < 0)
+        return 0;
+    unsigned n = 0;
+    while (n < XDPVM_PORT_BATCH) {
+        uint64_t frame = xdpvm_frame_pool_get(&w->pool);
+        if (frame == UINT64_MAX)
+            break;
+        uint64_t addr = frame + XDPVM_PORT_HEADROOM;
+        ssize_t len = read(tap, w->pool.base + addr, XDPVM_XDP_MAX_PACKET);
+        if (len <= 0) {
+            xdpvm_frame_pool_put(&w->pool, frame);
+            break;
+        }
+        xdpvm_port_tx(w->ports[p].port, addr, (uint32_t)len);
+        w->ports[p].local[C_FROM_STACK]++;
+        n++;
+    }
+    return n;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct xdpvm_live *live = w->live;
     unsigned nports = live->opts.port_count;
-    struct pollfd pfds[XDPVM_LIVE_MAX_PORTS];
+    struct pollfd pfds[2 * XDPVM_LIVE_MAX_PORTS];
     struct xdpvm_rx_frame frames[XDPVM_PORT_BATCH];
+    /* Worker 0 also carries what the host stack sends through the TAP devices (replies to
+     * XDP_PASS traffic: ARP, ICMP, ...) out of their ports. */
+    bool serves_taps = w->index == 0;
     while (!__atomic_load_n(&live->stop, __ATOMIC_RELAXED)) {
         unsigned got = 0;
         for (unsigned p = 0; p < nports; p++) {
@@ -168,18 +195,27 @@ static void *worker_main(void *arg)
                 handle_frame(w, p, &frames[i]);
             got += n;
         }
+        if (serves_taps)
+            for (unsigned p = 0; p < nports; p++)
+                got += tap_to_port(w, p);
         for (unsigned p = 0; p < nports; p++)
             xdpvm_port_flush(w->ports[p].port);
         publish(w);
         if (got || live->opts.busy_poll)
             continue;
+        nfds_t nfds = 0;
         for (unsigned p = 0; p < nports; p++) {
-            pfds[p].fd = xdpvm_port_fd(w->ports[p].port);
-            pfds[p].events = xdpvm_port_poll_events(w->ports[p].port);
-            pfds[p].revents = 0;
+            pfds[nfds].fd = xdpvm_port_fd(w->ports[p].port);
+            pfds[nfds].events = xdpvm_port_poll_events(w->ports[p].port);
+            pfds[nfds++].revents = 0;
+            if (serves_taps && live->ports[p].tap_fd >= 0) {
+                pfds[nfds].fd = live->ports[p].tap_fd;
+                pfds[nfds].events = POLLIN;
+                pfds[nfds++].revents = 0;
+            }
         }
         /* 100 ms: an idle worker wakes ten times a second to notice a stop request. */
-        (void)poll(pfds, nports, 100);
+        (void)poll(pfds, nfds, 100);
     }
     /* Let the kernel finish what is queued for transmission (bounded). */
     struct timespec t0, t;
@@ -377,4 +413,5 @@ void xdpvm_live_counts(const struct xdpvm_live *live, unsigned port, struct xdpv
     out->pass_dropped = sum[C_PASS_DROPPED];
     out->kernel_drops = sum[C_KERNEL_DROPS];
     out->in_flight = sum[C_IN_FLIGHT];
+    out->from_stack = sum[C_FROM_STACK];
 }

@@ -79,6 +79,22 @@ nsx() { # short-name command...: run in a namespace
   ip netns exec "$ns" "$@"
 }
 
+# Turn off TX checksum offload (no ethtool here: SIOCETHTOOL/ETHTOOL_STXCSUM). A veth leaves
+# TCP/UDP checksums for "hardware" to fill in; frames that cross AF_XDP keep them unfilled,
+# and a stack receiving them drops them.
+no_tx_csum() { # ns ifname
+  nsx "$1" python3 -c "
+import fcntl, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+val = struct.pack('II', 0x17, 0)
+buf = bytearray(struct.pack('16sP16x', sys.argv[1].encode(), 0))  # struct ifreq: 40 bytes
+import ctypes
+data = ctypes.create_string_buffer(val)
+struct.pack_into('P', buf, 16, ctypes.addressof(data))
+fcntl.ioctl(s, 0x8946, bytes(buf))
+" "$2"
+}
+
 if_mac() { nsx "$1" cat "/sys/class/net/$2/address"; }
 if_index() { nsx "$1" cat "/sys/class/net/$2/ifindex"; }
 if_stat() { nsx "$1" cat "/sys/class/net/$2/statistics/$3"; }
