@@ -453,9 +453,10 @@ static int jit_slow_exit(struct xdpvm_run *run, uint64_t *r0);
 
 /* Entry frame, from the caller's return address down: the System V callee-saved registers
  * the program touches (rbp and r12 always, rbx/r13/r14/r15 when it uses BPF r6..r9), padding
- * to keep the call aligned, the r0 pointer (NULL for callbacks), the run's executor_state and,
- * when the program has callbacks, its call_subprog, as found. Unwinding returns to exactly
- * this layout. */
+ * to keep the call aligned, the r0 pointer (NULL for callbacks) and the run's executor_state
+ * as found (callbacks: the outer run's unwind point; exec and args: a placeholder, since
+ * executor_state is the JIT's own for the whole run). Unwinding returns to exactly this
+ * layout and writes that slot back. */
 static void emit_sub_rsp8(struct emitter *e, bool add)
 {
     emit_rex(e, true, 0, 0, RSP, false);
@@ -471,13 +472,13 @@ static void emit_entry_frame(struct emitter *e, int run_reg, int r0_ptr_reg)
     if (l->pad)
         emit_sub_rsp8(e, false);
     emit_mov_rr(e, true, REG_RUN, run_reg);
-    if (r0_ptr_reg >= 0)
+    if (r0_ptr_reg >= 0) {
         emit_push(e, r0_ptr_reg);
-    else
-        emit2(e, 0x6a, 0); /* push 0 */
-    emit_push_mem(e, REG_RUN, RUN_FIELD(executor_state));
-    if (l->callbacks)
-        emit_push_mem(e, REG_RUN, RUN_FIELD(call_subprog));
+        emit2(e, 0x6a, 0); /* push 0: executor_state placeholder */
+    } else {
+        emit2(e, 0x6a, 0);
+        emit_push_mem(e, REG_RUN, RUN_FIELD(executor_state));
+    }
 }
 
 /* executor_state = rsp the BPF function starts with; zero the registers a program may read
@@ -495,17 +496,17 @@ static void emit_entry_call_setup(struct emitter *e)
 
 static void emit_entry_frame_pop(struct emitter *e)
 {
-    if (e->entry.callbacks)
-        emit_pop_mem(e, REG_RUN, RUN_FIELD(call_subprog));
     emit_pop_mem(e, REG_RUN, RUN_FIELD(executor_state));
 }
 
-static void emit_entry_return(struct emitter *e)
+/* Drop the r0 pointer and padding (and the executor_state slot when with_state_slot), pop
+ * the saved registers, return. */
+static void emit_entry_return(struct emitter *e, bool with_state_slot)
 {
     const struct entry_layout *l = &e->entry;
-    emit_rex(e, true, 0, 0, RSP, false); /* add rsp, r0 pointer (+ padding) */
+    emit_rex(e, true, 0, 0, RSP, false); /* add rsp, n */
     emit2(e, 0x83, modrm(3, 0, RSP));
-    emit1(e, l->pad ? 16 : 8);
+    emit1(e, (uint8_t)(8 + (l->pad ? 8 : 0) + (with_state_slot ? 8 : 0)));
     for (int i = l->nregs - 1; i >= 0; i--)
         emit_pop(e, l->regs[i]);
     emit1(e, 0xc3);
@@ -533,8 +534,8 @@ static void plan_entry(struct emitter *e, const bool used[XDPVM_REG_COUNT], bool
             l->regs[l->nregs++] = bpf_to_x86[r];
     l->callbacks = callbacks;
     /* the caller's call left rsp 8 below a 16-byte boundary: an odd number of 8-byte slots
-     * (registers, padding, r0 pointer, executor_state, call_subprog) realigns it */
-    int slots = l->nregs + 2 + (callbacks ? 1 : 0);
+     * (registers, padding, r0 pointer, executor_state) realigns it */
+    int slots = l->nregs + 2;
     l->pad = slots % 2 == 0;
 }
 
@@ -542,7 +543,7 @@ static void plan_entry(struct emitter *e, const bool used[XDPVM_REG_COUNT], bool
 static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *callback_entry)
 {
     const struct entry_layout *l = &e->entry;
-    int above_r0_ptr = 8 * (1 + (l->callbacks ? 1 : 0)); /* executor_state, call_subprog */
+    int above_r0_ptr = 8; /* the executor_state slot */
 
     /* exec: r1 = run->ctx, r2..r5 = 0 */
     emit_entry_frame(e, RDI, RSI);
@@ -552,7 +553,17 @@ static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *call
     emit_rr(e, false, OP(0x31), RDX, RDX, false);
     emit_rr(e, false, OP(0x31), RCX, RCX, false);
     emit_rr(e, false, OP(0x31), R8, R8, false);
-    size_t to_common = emit_jmp_forward(e);
+
+    /* the exec entry falls through into the common part; the args entry jumps back to it */
+    size_t common = e->len;
+    emit_entry_call_setup(e);
+    emit1(e, 0xe8); /* call main */
+    add_fixup(e, e->len, 0, true);
+    emit_u32(e, 0);
+    emit_load64(e, R11, RSP, above_r0_ptr); /* *r0 = rax; return 0 */
+    emit_store64(e, R11, 0, RAX);
+    emit_rr(e, false, OP(0x31), RAX, RAX, false);
+    emit_entry_return(e, true);
 
     /* args: r1..r5 from the array */
     *args_entry = (uint32_t)e->len;
@@ -564,17 +575,8 @@ static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *call
     emit_load64(e, RDX, R11, 16);
     emit_load64(e, RCX, R11, 24);
     emit_load64(e, R8, R11, 32);
-
-    bind_here(e, to_common);
-    emit_entry_call_setup(e);
-    emit1(e, 0xe8); /* call main */
-    add_fixup(e, e->len, 0, true);
-    emit_u32(e, 0);
-    emit_load64(e, R11, RSP, above_r0_ptr); /* *r0 = rax; return 0 */
-    emit_store64(e, R11, 0, RAX);
-    emit_rr(e, false, OP(0x31), RAX, RAX, false);
-    emit_entry_frame_pop(e);
-    emit_entry_return(e);
+    emit1(e, 0xe9);
+    emit_u32(e, (uint32_t)(int32_t)((int64_t)common - (int64_t)(e->len + 4)));
 
     /* callback: returns the function's r0 */
     *callback_entry = (uint32_t)e->len;
@@ -585,7 +587,7 @@ static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *call
     emit2(e, 0xff, modrm(1, 2, RSP));
     emit2(e, 0x24, (uint8_t)seventh);
     emit_entry_frame_pop(e);
-    emit_entry_return(e);
+    emit_entry_return(e, false);
 }
 
 /* Return straight into the entry's frame from any depth, restore the run's fields and let
@@ -607,7 +609,7 @@ static void emit_unwind_block(struct emitter *e)
     emit_call_abs(e, (const void *)jit_slow_exit);
     if (!aligned)
         emit_sub_rsp8(e, true);
-    emit_entry_return(e);
+    emit_entry_return(e, false);
 }
 
 /* After a helper: stop at once when it asked to (error, unwind) or started a tail call. */
