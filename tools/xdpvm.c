@@ -13,8 +13,9 @@ struct command {
 static const struct command commands[] = {
     {"help", NULL, "help"},
     {"disasm", cmd_disasm, "disasm FILE.o [--section NAME] [--syntax llvm|asm] [--json]"},
-    {"map", cmd_map, "map list|dump FILE.o [--map NAME] [--json]"},
-    {"run", cmd_run, "run PROG.o --in IN.pcap [--out-pass P.pcap] [--out-tx T.pcap] [--json] [--trace] ..."},
+    {"map", cmd_map, "map list|dump FILE.o [--map NAME] [--json] | map list|dump|update|delete --dev IF ... (pinned by attach)"},
+    {"run", cmd_run, "run PROG.o --in IN.pcap [--out-pass P.pcap] [--out-tx T.pcap] [--json] [--trace] ...\n"
+                     "  xdpvm run PROG.o --dev IF[,IF...] [--queues N] [--mode auto|afxdp|afpacket] [--busy-poll] ... (live ports)"},
     {"attach", cmd_attach, "attach PROG.o --dev IF [--section S] [--mode native|skb] [--json]"},
     {"detach", cmd_detach, "detach --dev IF [--json]"},
     {"status", cmd_status, "status [--dev IF] [--json]"},
