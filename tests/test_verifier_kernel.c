@@ -411,6 +411,11 @@ static void test_kernel_rules(void)
     bool ok = k.log != NULL;
     for (int i = 0; i < VERIFIER_ENV_MAPS; i++)
         ok &= k.map_fds[i] >= 0;
+    if (ok) { /* like verifier_env: "ro" holds 3 and is frozen */
+        uint32_t key = 0;
+        uint64_t three = 3;
+        ok = bpf_map_update_elem(k.map_fds[5], &key, &three, BPF_ANY) == 0 && bpf_map_freeze(k.map_fds[5]) == 0;
+    }
     if (!ok) {
         test_fail("kernel_rules", "could not create the kernel maps of the rule table");
     } else {

@@ -191,6 +191,8 @@ int xdpvm_map_get_next_key(struct xdpvm_map *map, const void *key, void *next_ke
     return map->ops->get_next_key(map, key, next_key);
 }
 
+bool xdpvm_map_is_frozen(const struct xdpvm_map *map) { return is_frozen(map); }
+
 void xdpvm_map_freeze(struct xdpvm_map *map)
 {
     __atomic_store_n(&map->frozen, true, __ATOMIC_RELEASE);

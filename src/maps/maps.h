@@ -104,5 +104,6 @@ int xdpvm_ringbuf_consume(struct xdpvm_map *map, int (*fn)(void *ctx, void *data
 
 /* Read-only after load (frozen .rodata): further user updates fail with -EPERM. */
 void xdpvm_map_freeze(struct xdpvm_map *map);
+bool xdpvm_map_is_frozen(const struct xdpvm_map *map);
 
 #endif

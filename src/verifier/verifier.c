@@ -759,6 +759,28 @@ static bool map_is_readonly_for_prog(const struct xdpvm_map *m)
            s->type == XDPVM_MAP_XSKMAP;
 }
 
+/* Frozen read-only global data (.rodata after load) never changes: a load from it at a known
+ * offset gives the value itself, as in the kernel, so `const volatile` knobs prune code. */
+static void read_frozen_constant(const struct reg *r, int16_t off, unsigned size, bool sign_extend, struct reg *out)
+{
+    const struct xdpvm_map_spec *spec = xdpvm_map_get_spec(r->map);
+    if (spec->type != XDPVM_MAP_ARRAY || spec->max_entries != 1 || !(spec->map_flags & BPF_F_RDONLY_PROG) ||
+        !xdpvm_map_is_frozen(r->map) || !scalar_is_const(&r->v))
+        return;
+    uint32_t key = 0;
+    const uint8_t *value = xdpvm_map_lookup(r->map, &key, 0);
+    int64_t at = (int64_t)r->off + off + (int64_t)r->v.var.value;
+    if (!value || at < 0 || at + size > spec->value_size)
+        return;
+    uint64_t v = 0;
+    memcpy(&v, value + at, size); /* little-endian, like BPF */
+    if (sign_extend && size < 8) {
+        unsigned shift = 64 - size * 8;
+        v = (uint64_t)((int64_t)(v << shift) >> shift);
+    }
+    mark_scalar(out, scalar_const(v));
+}
+
 /* XDP context: struct xdp_md, six 4-byte read-only fields. */
 static int check_ctx_access(struct env *env, struct vstate *st, unsigned regno, const struct reg *r, int16_t off,
                             unsigned size, enum access_kind kind, bool sign_extend, struct reg *out)
@@ -863,6 +885,8 @@ static int check_mem_access(struct env *env, struct vstate *st, unsigned regno, 
         if (writes && map_is_readonly_for_prog(r->map))
             return reject(env, st, "map '%s' is read-only for programs; its values cannot be written",
                           map_name(r->map));
+        if (kind == ACCESS_READ)
+            read_frozen_constant(r, off, size, sign_extend, &loaded);
         break;
     }
     case REG_MEM:

@@ -87,6 +87,11 @@ int verifier_env_init(struct verifier_env *env, char *err, size_t err_size)
             return -1;
         }
     }
+    /* "ro" holds 3 and is frozen, like .rodata after load. */
+    uint32_t key = 0;
+    uint64_t three = 3;
+    xdpvm_map_user_update(env->maps[5], &key, &three, XDPVM_ANY);
+    xdpvm_map_freeze(env->maps[5]);
     for (size_t i = 0; i < sizeof(helper_defs) / sizeof(helper_defs[0]); i++)
         env->helpers.by_id[helper_defs[i].id] = &helper_defs[i];
     return 0;

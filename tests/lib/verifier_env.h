@@ -3,7 +3,8 @@
  * placeholders into real handles and addresses.
  *   map 0 "arr": array, key 4, value 16, 4 entries     map 1 "hash": hash, key 4, value 8
  *   map 2 "rb": ringbuf 4096                           map 3 "jmp": prog_array, 4 entries
- *   map 4 "dev": devmap, 4 entries                     map 5 "ro": array, value 8, read-only for programs
+ *   map 4 "dev": devmap, 4 entries                     map 5 "ro": array, value 8 (holds 3), frozen,
+ *                                                      read-only for programs (like .rodata)
  *   map 6 "glob": array, value 16, one entry (global data)
  * In a program, "lddw %rN, K, map_fd" refers to map K and "lddw %rN, K*65536+OFF, map_value"
  * to byte OFF of entry 0 of map K. */
