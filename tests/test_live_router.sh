@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib/live_run.sh"
 PY="python3 $LIVE_ROOT/tests/lib/live_pcap.py"
 cases=(live_router_afxdp live_router_afpacket live_macswap_afxdp live_macswap_afpacket
-       live_pass_tap live_pass_stack_replies live_kernel_attach_same_bytes live_sigint_clean_exit live_errors)
+       live_afpacket_vlan_kept live_pass_tap live_pass_stack_replies live_kernel_attach_same_bytes live_sigint_clean_exit live_errors)
 live_require "${cases[@]}" || exit 0
 LIVE_TIMEOUT=30
 
@@ -86,6 +86,26 @@ router_case afxdp
 router_case afpacket
 macswap_case afxdp
 macswap_case afpacket
+
+# AF_PACKET gets VLAN tags out of band (the kernel strips them before packet sockets); the
+# port puts them back, so the program and the wire see the tag.
+LIVE_CASE=live_afpacket_vlan_kept
+VIN="$LIVE_TMP/vlan.pcap"
+$PY make "$VIN" --smac "$VA" --dmac "$PA" --src 10.1.0.2 --dst 10.2.0.2 --count 10 --vlan 42
+cap="$LIVE_TMP/vlan.pcapng"
+if capture_start a va "$cap" && run_start r "$LIVE_TMP/vlan" "$BPF_DIR/examples/macswap.o" --dev pa --mode afpacket --json; then
+  nsx a "$XDPVM" gen --dev va --in "$VIN" --count 10 >/dev/null 2>&1
+  sleep 0.5
+  run_stop
+  capture_stop "$CAPTURE_PID"
+  if [ "$($PY dump "$VIN" --swap)" = "$($PY dump "$cap" --smac "$PA")" ]; then
+    pass live_afpacket_vlan_kept
+  else
+    fail live_afpacket_vlan_kept "reflected frames differ from the tagged input with MACs swapped: $($PY dump "$cap" --smac "$PA" | head -1)"
+  fi
+else
+  fail live_afpacket_vlan_kept "could not start capture or xdpvm run: $(tail -2 "$RUN_ERR")"
+fi
 
 # XDP_PASS: the counter example passes everything; the frames appear on xv-pa.
 LIVE_CASE=live_pass_tap

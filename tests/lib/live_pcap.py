@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes small pcaps for the live tests, and reads them back.
 
-  live_pcap.py make OUT --smac M --dmac M --src IP --dst IP [--count N] [--ttl T,...]
-      IPv4/UDP frames, one per TTL in turn, payload numbered so each packet is distinct.
+  live_pcap.py make OUT --smac M --dmac M --src IP --dst IP [--count N] [--ttl T,...] [--vlan VID]
+      IPv4/UDP frames, one per TTL in turn, payload numbered so each packet is distinct;
+      with an 802.1Q tag when --vlan is given.
   live_pcap.py dump FILE [--smac M] [--swap]
       one line per packet: hex of the frame (for comparing bytes between runs); only frames
       from source MAC M; --swap: with the Ethernet addresses exchanged (a reflector's output).
@@ -63,8 +64,12 @@ def main():
         o = opts(sys.argv[3:])
         ttls = [int(t) for t in o.get("ttl", "64").split(",")]
         n = int(o.get("count", len(ttls)))
-        write(sys.argv[2], [frame(mac(o["smac"]), mac(o["dmac"]), ip(o["src"]), ip(o["dst"]),
-                                  ttls[i % len(ttls)], i) for i in range(n)])
+        frames = [frame(mac(o["smac"]), mac(o["dmac"]), ip(o["src"]), ip(o["dst"]),
+                        ttls[i % len(ttls)], i) for i in range(n)]
+        if "vlan" in o:
+            tag = b"\x81\x00" + struct.pack("!H", int(o["vlan"]))
+            frames = [f[:12] + tag + f[12:] for f in frames]
+        write(sys.argv[2], frames)
     elif cmd == "dump":
         args = sys.argv[3:]
         swap = "--swap" in args
