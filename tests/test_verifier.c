@@ -201,6 +201,43 @@ static void test_domain(void)
             }
         }
     }
+    unsigned ext_bad = 0;
+    for (unsigned i = 0; i < rounds / 4; i++) {
+        uint64_t m[4];
+        struct scalar a = random_scalar(m);
+        static const unsigned bits[] = {8, 16, 32};
+        unsigned b = bits[rnd() % 3];
+        bool to32 = rnd() & 1;
+        struct scalar sx = scalar_sext(a, b, to32 && b < 32);
+        unsigned swap_bits = bits[1 + rnd() % 2] == 16 ? 16 : (rnd() & 1 ? 32 : 64);
+        bool always = rnd() & 1, be = rnd() & 1;
+        struct scalar sw = scalar_bswap(a, swap_bits, always, be);
+        uint64_t m2[4];
+        struct scalar other = random_scalar(m2), met = a;
+        bool meet_ok = scalar_meet(&met, &other);
+        for (int k = 0; k < 4; k++) {
+            uint64_t v = m[k];
+            int64_t e = b == 8 ? (int8_t)v : b == 16 ? (int16_t)v : (int32_t)v;
+            uint64_t ev = (to32 && b < 32) ? (uint32_t)e : (uint64_t)e;
+            uint64_t w = v;
+            if (always || be)
+                w = swap_bits == 16 ? __builtin_bswap16((uint16_t)v) : swap_bits == 32 ? __builtin_bswap32((uint32_t)v)
+                                                                                      : __builtin_bswap64(v);
+            else if (swap_bits < 64)
+                w = v & ((1ull << swap_bits) - 1);
+            if ((!contains_value(&sx, ev) || !contains_value(&sw, w)) && ext_bad++ == 0)
+                snprintf(first, sizeof(first), "extension/swap of %#llx: sext%u -> %#llx or swap%u -> %#llx excluded",
+                         (unsigned long long)v, b, (unsigned long long)ev, swap_bits, (unsigned long long)w);
+            for (int side = 0; side < 2; side++) {
+                uint64_t x = side ? m2[k] : v;
+                if (contains_value(&a, x) && contains_value(&other, x) && (!meet_ok || !contains_value(&met, x)) &&
+                    ext_bad++ == 0)
+                    snprintf(first, sizeof(first), "meet excludes %#llx, which both sides contain",
+                             (unsigned long long)x);
+            }
+        }
+    }
+    test_check(ext_bad == 0, "domain_extend_swap_meet", "%u violations; first: %s", ext_bad, first);
     test_check(alu_bad == 0, "domain_alu_contains_concrete", "%u violations; first: %s", alu_bad, first);
     test_check(refine_bad == 0, "domain_branch_refinement_sound", "%u violations; first: %s", refine_bad, first);
 }

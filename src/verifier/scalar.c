@@ -549,8 +549,28 @@ struct scalar scalar_bswap(struct scalar s, unsigned bits, bool always_swap, boo
             v &= (1ull << bits) - 1;
         return scalar_const(v);
     }
-    if (swaps || bits == 64)
-        return swaps ? scalar_of_size(bits / 8, false) : s;
+    if (swaps) {
+        /* A byte swap moves bits without mixing them: known bits stay known. */
+        struct tnum t = s.var;
+        uint64_t v = t.value, m = t.mask;
+        if (bits == 16) {
+            v = __builtin_bswap16((uint16_t)v);
+            m = __builtin_bswap16((uint16_t)m);
+        } else if (bits == 32) {
+            v = __builtin_bswap32((uint32_t)v);
+            m = __builtin_bswap32((uint32_t)m);
+        } else {
+            v = __builtin_bswap64(v);
+            m = __builtin_bswap64(m);
+        }
+        struct scalar r = scalar_unknown();
+        r.var = (struct tnum){v, m};
+        if (!scalar_sync(&r))
+            r = scalar_of_size(bits / 8, false);
+        return r;
+    }
+    if (bits == 64)
+        return s;
     struct scalar r = scalar_unknown();
     r.var = tnum_cast(s.var, bits / 8);
     if (s.umax < (1ull << bits)) {

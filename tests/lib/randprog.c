@@ -254,6 +254,31 @@ static void loop_block(struct gen *g)
     g->insns[jump].off = (int16_t)((int64_t)head - (int64_t)jump - 1);
 }
 
+/* A copy of a number plus a constant is bounded, then the original indexes the stack: only
+ * a verifier that links the copy to the original (as the kernel does) accepts it. */
+static void linked_bound_block(struct gen *g)
+{
+    unsigned y = scratch(g);
+    if (y == 4 || y == 5)
+        y = 0;
+    int32_t k = (int32_t)below(g, 201) - 100;
+    bool narrow = chance(g, 40);
+    uint8_t cls = narrow ? XDPVM_CLASS_ALU : XDPVM_CLASS_ALU64;
+    if (narrow) /* keep the original below 2^32 so a 32-bit copy stays linked */
+        emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_AND | XDPVM_SRC_K, y, 0, 0, 0x7fffffff);
+    emit(g, cls | XDPVM_ALU_MOV | XDPVM_SRC_X, 4, y, 0, 0);
+    emit(g, cls | XDPVM_ALU_ADD | XDPVM_SRC_K, 4, 0, 0, k);
+    size_t jump = g->n;
+    emit(g, (narrow ? XDPVM_CLASS_JMP32 : XDPVM_CLASS_JMP) | XDPVM_JMP_JGT | XDPVM_SRC_K, 4, 0, 0,
+         mistake(g) ? 64 : 56);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_X, 5, 10, 0, 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_ADD | XDPVM_SRC_K, 5, 0, 0, -64 + k);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_ADD | XDPVM_SRC_X, 5, y, 0, 0);
+    emit(g, XDPVM_CLASS_LDX | XDPVM_MODE_MEM | XDPVM_SIZE_B, 0, 5, 0, 0);
+    g->insns[jump].off = (int16_t)(g->n - jump - 1);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_K, 5, 0, 0, interesting_imm(g));
+}
+
 /* Call a function (emitted after the main program by emit_functions). */
 static void call_block(struct gen *g)
 {
@@ -339,7 +364,9 @@ static void block(struct gen *g)
         helper_block(g);
     else if (kind < 87)
         call_block(g);
-    else if (kind < 95 && g->depth < 3)
+    else if (kind < 90)
+        linked_bound_block(g);
+    else if (kind < 96 && g->depth < 3)
         branch_block(g);
     else if (g->depth < 1)
         loop_block(g);
