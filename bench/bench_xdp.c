@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../tests/lib/example_config.h"
 #include "io/io.h"
@@ -25,54 +24,10 @@
 #include "xdp/xdp.h"
 #include "xdpvm/object.h"
 
-struct packet {
-    uint8_t *data;
-    uint32_t len;
-};
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static uint64_t env_u64(const char *name, uint64_t fallback)
 {
     const char *v = getenv(name);
     return v && *v ? strtoull(v, NULL, 0) : fallback;
-}
-
-static size_t load_packets(const char *path, struct packet **out)
-{
-    char err[512];
-    struct xdpvm_pcap_reader *r = xdpvm_pcap_open(path, err, sizeof(err));
-    if (!r) {
-        fprintf(stderr, "bench_xdp: %s\n", err);
-        return 0;
-    }
-    size_t n = 0, cap = 256;
-    struct packet *pkts = malloc(cap * sizeof(*pkts));
-    struct xdpvm_packet p;
-    while (pkts && xdpvm_pcap_next(r, &p, err, sizeof(err)) == 1) {
-        if (p.caplen < 14 || p.caplen > XDPVM_XDP_MAX_PACKET)
-            continue;
-        if (n == cap) {
-            struct packet *bigger = realloc(pkts, (cap *= 2) * sizeof(*pkts));
-            if (!bigger)
-                break;
-            pkts = bigger;
-        }
-        pkts[n].data = malloc(p.caplen);
-        if (!pkts[n].data)
-            break;
-        memcpy(pkts[n].data, p.data, p.caplen);
-        pkts[n].len = p.caplen;
-        n++;
-    }
-    xdpvm_pcap_close(r);
-    *out = pkts;
-    return n;
 }
 
 static bool put_xdpvm(void *ctx, const char *map, const void *key, const void *value)
@@ -99,22 +54,12 @@ static uint32_t other_ifindex(void)
     return found;
 }
 
-/* Wall ns per packet over the capture, looped until min_runs runs and 0.3 s. */
-static double measure(struct xdpvm_xdp_runner *runner, const struct packet *pkts, size_t n)
+/* Wall ns per packet over the capture, looped until XDPVM_BENCH_RUNS runs and 0.3 s. */
+static double measure(struct xdpvm_xdp_runner *runner, const struct xdpvm_xdp_packet_ref *pkts, size_t n)
 {
-    uint64_t min_runs = env_u64("XDPVM_BENCH_RUNS", 1000000);
-    struct xdpvm_xdp_result r;
-    for (size_t i = 0; i < n; i++) /* warm-up */
-        xdpvm_xdp_run_packet(runner, pkts[i].data, pkts[i].len, &r);
-    uint64_t runs = 0;
-    double start = now(), elapsed = 0;
-    while (runs < min_runs || elapsed < 0.3) {
-        for (size_t i = 0; i < n; i++)
-            xdpvm_xdp_run_packet(runner, pkts[i].data, pkts[i].len, &r);
-        runs += n;
-        elapsed = now() - start;
-    }
-    return elapsed * 1e9 / (double)runs;
+    struct xdpvm_xdp_timing timing;
+    xdpvm_xdp_time_packets(runner, pkts, n, env_u64("XDPVM_BENCH_RUNS", 1000000), 0.3, &timing);
+    return timing.ns_per_packet;
 }
 
 struct xdpvm_times {
@@ -126,7 +71,7 @@ struct xdpvm_times {
 
 /* Measure the example in xdpvm: interpreter, then JIT when the program is known safe
  * (kernel_verified: the kernel's verifier accepted this very object). False on failure. */
-static bool bench_xdpvm(const char *path, const char *name, const struct packet *pkts, size_t n,
+static bool bench_xdpvm(const char *path, const char *name, const struct xdpvm_xdp_packet_ref *pkts, size_t n,
                         uint32_t redirect_ifindex, bool kernel_verified, struct xdpvm_times *t)
 {
     t->interp_ns = t->jit_ns = -1;
@@ -170,7 +115,6 @@ static bool bench_xdpvm(const char *path, const char *name, const struct packet 
             if (xdpvm_jit_compile(prog, &jo, err, sizeof(err)) < 0) {
                 snprintf(t->jit_note, sizeof(t->jit_note), "JIT failed: %s", err);
             } else {
-                xdpvm_xdp_runner_reset_stats(runner);
                 t->jit_ns = measure(runner, pkts, n);
                 xdpvm_jit_free(prog);
             }
@@ -182,7 +126,7 @@ static bool bench_xdpvm(const char *path, const char *name, const struct packet 
 }
 
 /* Kernel's average ns per run over the capture, or a negative value on failure. */
-static double bench_kernel(const char *path, const char *name, const struct packet *pkts, size_t n,
+static double bench_kernel(const char *path, const char *name, const struct xdpvm_xdp_packet_ref *pkts, size_t n,
                            uint32_t redirect_ifindex, uint64_t *total_runs)
 {
     struct xdpvm_kernel_object *k = xdpvm_kernel_open(path);
@@ -195,23 +139,15 @@ static double bench_kernel(const char *path, const char *name, const struct pack
     snprintf(prog_name, sizeof(prog_name), "xdp_%s", name);
     uint64_t want = env_u64("XDPVM_BENCH_KERNEL_RUNS", 1000000);
     uint32_t repeat = (uint32_t)((want + n - 1) / n);
-    static uint8_t out[XDPVM_XDP_FRAME_SIZE];
-    double total_ns = 0;
-    *total_runs = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct xdpvm_kernel_test_run run = {.data_in = pkts[i].data, .data_size_in = pkts[i].len,
-                                            .data_out = out, .data_size_out = sizeof(out),
-                                            .repeat = repeat};
-        if (xdpvm_kernel_test_run(k, prog_name, &run) < 0) {
-            fprintf(stderr, "bench_xdp: %s: kernel test run: %s\n", name, xdpvm_kernel_error());
-            xdpvm_kernel_close(k);
-            return -1;
-        }
-        total_ns += (double)run.duration * repeat;
-        *total_runs += repeat;
+    struct xdpvm_kernel_timing timing;
+    if (xdpvm_kernel_time_packets(k, prog_name, pkts, n, repeat, &timing) < 0) {
+        fprintf(stderr, "bench_xdp: %s: kernel test run: %s\n", name, xdpvm_kernel_error());
+        xdpvm_kernel_close(k);
+        return -1;
     }
     xdpvm_kernel_close(k);
-    return total_ns / (double)*total_runs;
+    *total_runs = timing.runs;
+    return timing.ns_per_run;
 }
 
 int main(void)
@@ -220,10 +156,18 @@ int main(void)
     const char *bpf_dir = getenv("XDPVM_BPF_DIR") ? getenv("XDPVM_BPF_DIR") : "build/bpf";
     char pcap[1024];
     snprintf(pcap, sizeof(pcap), "%s/build/data/mixed.pcap", root);
-    struct packet *pkts = NULL;
-    size_t n = load_packets(pcap, &pkts);
-    if (!n)
+    struct xdpvm_pcap_contents capture;
+    char err[512];
+    if (xdpvm_pcap_read_all(pcap, 14, XDPVM_XDP_MAX_PACKET, &capture, err, sizeof(err)) < 0) {
+        fprintf(stderr, "bench_xdp: %s\n", err);
         return 1;
+    }
+    const struct xdpvm_xdp_packet_ref *pkts = capture.packets;
+    size_t n = capture.count;
+    if (!n) {
+        fprintf(stderr, "bench_xdp: %s: no frame of 14 bytes or more\n", pcap);
+        return 1;
+    }
     char why[256];
     bool kernel = xdpvm_kernel_available(why, sizeof(why));
     uint32_t redirect_ifindex = kernel ? other_ifindex() : 0;
@@ -268,8 +212,6 @@ int main(void)
            "interp: unchecked after xdpvm's verifier accepted the program, checked otherwise; JIT\n"
            "runs programs xdpvm's verifier or the kernel's (this same object) accepted.\n",
            (unsigned long long)env_u64("XDPVM_BENCH_KERNEL_RUNS", 1000000));
-    for (size_t i = 0; i < n; i++)
-        free(pkts[i].data);
-    free(pkts);
+    xdpvm_pcap_contents_free(&capture);
     return status;
 }

@@ -475,23 +475,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void json_print_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", out);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path,
                                    const char *section)
 {
@@ -509,6 +492,29 @@ struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path,
             return p;
     cli_error("%s: no XDP program (SEC(\"xdp\")) in the object", path);
     return NULL;
+}
+
+int verify_for_run(struct xdpvm_object *obj, const char *path, struct xdpvm_program *program,
+                   const char *hint)
+{
+    struct xdpvm_prog *prog = xdpvm_program__prog(program);
+    struct xdpvm_verify_opts vopts = {0};
+    struct xdpvm_verify_result verdict = {0};
+    if (xdpvm_verify(prog, &vopts, &verdict) < 0) {
+        cli_error("%s: program '%s' (section '%s') rejected by the verifier at instruction "
+                  "%zu: %s%s", path, xdpvm_program__name(program), xdpvm_program__section(program),
+                  verdict.error_insn, verdict.reason, hint ? hint : "");
+        return -1;
+    }
+    /* Tail-call targets: verified ones run unchecked, the others stay checked. */
+    struct xdpvm_program *other;
+    xdpvm_object__for_each_program(other, obj) {
+        struct xdpvm_prog *p = xdpvm_program__prog(other);
+        struct xdpvm_verify_result ignored;
+        if (p && p != prog)
+            xdpvm_verify(p, &vopts, &ignored);
+    }
+    return 0;
 }
 
 /* The outcome's output file: every exception (aborted, invalid, failed redirect) goes to the
@@ -565,25 +571,9 @@ int cmd_run(int argc, char **argv)
     }
     /* The kernel verifies at load; so does run, unless told not to. A rejected program does
      * not run: --no-verify runs it in the checked interpreter instead. */
-    struct xdpvm_verify_result verdict = {0};
-    if (!args.no_verify) {
-        struct xdpvm_verify_opts vopts = {0};
-        if (xdpvm_verify(prog, &vopts, &verdict) < 0) {
-            cli_error("%s: program '%s' (section '%s') rejected by the verifier at instruction "
-                      "%zu: %s (--no-verify runs it in the checked interpreter)", args.object,
-                      xdpvm_program__name(program), xdpvm_program__section(program),
-                      verdict.error_insn, verdict.reason);
-            goto out;
-        }
-        /* Tail-call targets: verified ones run unchecked, the others stay checked. */
-        struct xdpvm_program *other;
-        xdpvm_object__for_each_program(other, obj) {
-            struct xdpvm_prog *p = xdpvm_program__prog(other);
-            struct xdpvm_verify_result ignored;
-            if (p && p != prog)
-                xdpvm_verify(p, &vopts, &ignored);
-        }
-    }
+    if (!args.no_verify &&
+        verify_for_run(obj, args.object, program, " (--no-verify runs it in the checked interpreter)") < 0)
+        goto out;
     if (args.jit) {
         char jit_err[256];
         struct xdpvm_jit_opts jopts = {0};
@@ -728,13 +718,13 @@ int cmd_run(int argc, char **argv)
     const char *mode = prog->jit_code ? "jit" : prog->verified ? "interpreter" : "interpreter (checked)";
     if (args.json) {
         printf("{\"object\":");
-        json_print_string(stdout, args.object);
+        cli_json_string(stdout, args.object);
         printf(",\"program\":");
-        json_print_string(stdout, xdpvm_program__name(program));
+        cli_json_string(stdout, xdpvm_program__name(program));
         printf(",\"section\":");
-        json_print_string(stdout, xdpvm_program__section(program));
+        cli_json_string(stdout, xdpvm_program__section(program));
         printf(",\"mode\":\"%s\",\"verified\":%s,\"input\":", mode, prog->verified ? "true" : "false");
-        json_print_string(stdout, args.in);
+        cli_json_string(stdout, args.in);
         printf(",\"packets\":%" PRIu64 ",\"actions\":{", stats->packets);
         for (int i = 0; i < XDPVM_XDP_OUT_COUNT; i++)
             printf("%s\"%s\":%" PRIu64, i ? "," : "", xdpvm_xdp_outcome_name(i), stats->outcome[i]);
@@ -746,13 +736,13 @@ int cmd_run(int argc, char **argv)
             if (!args.out[i])
                 continue;
             printf("%s\"%s\":", first ? "" : ",", xdpvm_xdp_outcome_name(i));
-            json_print_string(stdout, args.out[i]);
+            cli_json_string(stdout, args.out[i]);
             first = false;
         }
         printf("}");
         if (got < 0) {
             printf(",\"input_error\":");
-            json_print_string(stdout, input_error);
+            cli_json_string(stdout, input_error);
         }
         if (args.dump_maps) {
             printf(",\"maps\":");

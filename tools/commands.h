@@ -3,6 +3,7 @@
 #define XDPVM_TOOLS_COMMANDS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 /* Each command gets argv with argv[0] = command name; returns the process exit status. */
 /* (commands are declared here as they are added) */
@@ -29,11 +30,19 @@ struct xdpvm_program;
 int apply_map_set(struct xdpvm_object *obj, const char *option);
 int apply_maps_file(struct xdpvm_object *obj, const char *path);
 struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path, const char *section);
+/* Verify program like the kernel's load (and the object's other programs, possible tail-call
+ * targets, which stay checked when rejected). 0 when accepted; otherwise prints the rejection
+ * (file, program, section, instruction, reason, then hint) and returns -1. */
+int verify_for_run(struct xdpvm_object *obj, const char *path, struct xdpvm_program *program,
+                   const char *hint);
 int cmd_verify(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Shared helpers for commands (tools/common.c). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True when argv contains --json (bpftool style); commands then print one JSON document. */
 bool cli_has_flag(int argc, char **argv, const char *flag);
+/* s as a JSON string, quotes included. */
+void cli_json_string(FILE *out, const char *s);
 
 #endif

@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"detach", cmd_detach, "detach --dev IF [--json]"},
     {"status", cmd_status, "status [--dev IF] [--json]"},
     {"verify", cmd_verify, "verify PROG.o [--section S] [--log-level 0|1|2] [--json]"},
+    {"bench", cmd_bench, "bench PROG.o --in IN.pcap [--section S] [--repeat N] [--engine interp|jit|kernel|all] [--json]"},
     {"gen", cmd_gen, "gen --dev IF --in P.pcap [--rate PPS] [--count N | --duration S] [--mode auto|afxdp|afpacket] [--json]"},
 };
 

@@ -145,3 +145,54 @@ int xdpvm_pcap_writer_close(struct xdpvm_pcap_writer *writer, char *err, size_t 
     free(writer);
     return rc;
 }
+
+void xdpvm_pcap_contents_free(struct xdpvm_pcap_contents *contents)
+{
+    for (size_t i = 0; i < contents->count; i++)
+        free((void *)contents->packets[i].data);
+    free(contents->packets);
+    memset(contents, 0, sizeof(*contents));
+}
+
+int xdpvm_pcap_read_all(const char *path, uint32_t min_len, uint32_t max_len,
+                        struct xdpvm_pcap_contents *contents, char *err, size_t err_size)
+{
+    memset(contents, 0, sizeof(*contents));
+    struct xdpvm_pcap_reader *reader = xdpvm_pcap_open(path, err, err_size);
+    if (!reader)
+        return -1;
+    size_t capacity = 0;
+    struct xdpvm_packet packet;
+    int got;
+    while ((got = xdpvm_pcap_next(reader, &packet, err, err_size)) == 1) {
+        if (packet.caplen < min_len || packet.caplen > max_len) {
+            contents->skipped++;
+            continue;
+        }
+        if (contents->count == capacity) {
+            size_t bigger = capacity ? capacity * 2 : 256;
+            struct xdpvm_xdp_packet_ref *grown = realloc(contents->packets, bigger * sizeof(*grown));
+            if (!grown)
+                goto out_of_memory;
+            contents->packets = grown;
+            capacity = bigger;
+        }
+        uint8_t *copy = malloc(packet.caplen ? packet.caplen : 1);
+        if (!copy)
+            goto out_of_memory;
+        memcpy(copy, packet.data, packet.caplen);
+        contents->packets[contents->count++] = (struct xdpvm_xdp_packet_ref){copy, packet.caplen};
+    }
+    xdpvm_pcap_close(reader);
+    if (got < 0) {
+        xdpvm_pcap_contents_free(contents);
+        return -1;
+    }
+    return 0;
+
+out_of_memory:
+    snprintf(err, err_size, "%s: out of memory after %zu packets", path, contents->count);
+    xdpvm_pcap_close(reader);
+    xdpvm_pcap_contents_free(contents);
+    return -1;
+}

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xdp/xdp.h" /* struct xdpvm_xdp_packet_ref */
+
 struct xdpvm_packet {
     const uint8_t *data;   /* captured bytes; valid until the next read */
     uint32_t caplen;       /* bytes captured */
@@ -38,5 +40,18 @@ uint64_t xdpvm_pcap_written(const struct xdpvm_pcap_writer *writer);
 /* Flush and close; returns 0, or -1 with a sentence in err when the data did not reach the
  * file (disk full, I/O error). writer is freed either way. */
 int xdpvm_pcap_writer_close(struct xdpvm_pcap_writer *writer, char *err, size_t err_size);
+
+/* A whole capture in memory (benchmarks): the packets whose captured length is within
+ * [min_len, max_len], in file order; the others are counted in `skipped`. */
+struct xdpvm_pcap_contents {
+    struct xdpvm_xdp_packet_ref *packets;
+    size_t count;
+    uint64_t skipped;
+};
+/* 0, or -1 with a sentence in err (unreadable or damaged file, naming the packet; out of
+ * memory). Nothing to free on failure. */
+int xdpvm_pcap_read_all(const char *path, uint32_t min_len, uint32_t max_len,
+                        struct xdpvm_pcap_contents *contents, char *err, size_t err_size);
+void xdpvm_pcap_contents_free(struct xdpvm_pcap_contents *contents);
 
 #endif

@@ -174,6 +174,37 @@ int xdpvm_kernel_test_run(struct xdpvm_kernel_object *obj, const char *prog_name
     return 0;
 }
 
+int xdpvm_kernel_time_packets(struct xdpvm_kernel_object *obj, const char *prog_name,
+                              const struct xdpvm_xdp_packet_ref *packets, size_t count,
+                              uint32_t repeat, struct xdpvm_kernel_timing *timing)
+{
+    memset(timing, 0, sizeof(*timing));
+    if (repeat == 0)
+        repeat = 1;
+    double total_ns = 0;
+    for (size_t i = 0; i < count; i++) {
+        struct xdpvm_kernel_test_run warmup = {.data_in = packets[i].data,
+                                               .data_size_in = packets[i].len, .repeat = 1};
+        struct xdpvm_kernel_test_run run = warmup;
+        run.repeat = repeat;
+        int err = xdpvm_kernel_test_run(obj, prog_name, &warmup);
+        if (!err) {
+            timing->actions[warmup.retval <= XDP_REDIRECT ? warmup.retval : 5]++;
+            err = xdpvm_kernel_test_run(obj, prog_name, &run);
+        }
+        if (err) {
+            char why[sizeof(last_error)];
+            memcpy(why, last_error, sizeof(why));
+            libbpf_messages[0] = '\0'; /* already in why */
+            return kernel_error(err, "packet %zu (%u bytes): %s", i + 1, packets[i].len, why);
+        }
+        total_ns += (double)run.duration * repeat;
+        timing->runs += repeat;
+    }
+    timing->ns_per_run = timing->runs ? total_ns / (double)timing->runs : 0;
+    return 0;
+}
+
 unsigned xdpvm_kernel_possible_cpus(void)
 {
     int n = libbpf_num_possible_cpus();

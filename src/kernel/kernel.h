@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xdp/xdp.h" /* struct xdpvm_xdp_packet_ref */
+
 struct xdpvm_kernel_object;
 
 /* Whether the kernel can load BPF programs here. When not, why says so (for SKIP lines). */
@@ -46,6 +48,22 @@ struct xdpvm_kernel_test_run {
     uint32_t duration;       /* out: average ns per run */
 };
 int xdpvm_kernel_test_run(struct xdpvm_kernel_object *obj, const char *prog_name, struct xdpvm_kernel_test_run *run);
+
+/* Time a loaded program over packets held in memory: each packet runs once through
+ * BPF_PROG_TEST_RUN (warm-up; its return code is counted in actions, by enum xdp_action,
+ * index 5 for codes outside it), then once more with `repeat` runs (the kernel repeats on the
+ * buffer the previous run left, it does not restore the packet). ns_per_run is the kernel's
+ * own average per run of the repeated calls, weighted over the packets. Each call with repeat > 1 also waits for the kernel to switch its XDP
+ * dispatcher (tens of milliseconds here), so the wall time grows with the packet count, not
+ * with repeat. Packets must have at least 14 bytes. On failure the error names the packet. */
+struct xdpvm_kernel_timing {
+    uint64_t runs;
+    double ns_per_run;
+    uint64_t actions[6];
+};
+int xdpvm_kernel_time_packets(struct xdpvm_kernel_object *obj, const char *prog_name,
+                              const struct xdpvm_xdp_packet_ref *packets, size_t count,
+                              uint32_t repeat, struct xdpvm_kernel_timing *timing);
 
 /* Maps by name (as libbpf names them: "counters", "obj.bss", or ".bss"). Values of per-CPU
  * maps hold one slot per possible CPU, each rounded up to 8 bytes, like libbpf. */

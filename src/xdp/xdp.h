@@ -117,4 +117,27 @@ void xdpvm_xdp_runner_reset_stats(struct xdpvm_xdp_runner *runner);
 void *xdpvm_xdp_low_alloc(size_t size);
 void xdpvm_xdp_low_free(void *mem, size_t size);
 
+/* ---- Timing: a program over packets held in memory (`xdpvm bench`, `make bench`) ---- */
+
+struct xdpvm_xdp_packet_ref {
+    const uint8_t *data;
+    uint32_t len;
+};
+
+struct xdpvm_xdp_timing {
+    uint64_t runs;               /* timed program runs (the warm-up pass excluded) */
+    double seconds;              /* wall time of the timed runs */
+    double ns_per_packet;        /* seconds * 1e9 / runs; 0 when nothing ran */
+    struct xdpvm_xdp_stats warmup; /* outcomes of the warm-up pass: one run per packet */
+};
+
+/* Run every packet once through runner (warm-up, its outcomes kept in timing->warmup), then
+ * whole passes over all of them until at least min_runs runs and min_seconds of wall time.
+ * Each run copies its packet into the frame first (xdpvm_xdp_run_packet), so a run always
+ * starts from the original bytes and the copy is part of the time. The runner's stats are
+ * reset first and then count every run. */
+void xdpvm_xdp_time_packets(struct xdpvm_xdp_runner *runner,
+                            const struct xdpvm_xdp_packet_ref *packets, size_t count,
+                            uint64_t min_runs, double min_seconds, struct xdpvm_xdp_timing *timing);
+
 #endif
