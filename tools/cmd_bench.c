@@ -430,6 +430,10 @@ int cmd_bench(int argc, char **argv)
         cli_error("%s", err);
         goto out;
     }
+    if (capture.count == 0 && capture.skipped == 0) {
+        cli_error("%s: the capture holds no packets", args.in);
+        goto out;
+    }
     if (capture.count == 0) {
         cli_error("%s: no packet of %u to %u bytes to run (%" PRIu64 " left out; the kernel's "
                   "test run needs an Ethernet header, a frame holds at most %u)", args.in,
