@@ -151,12 +151,14 @@ clean:
 	rm -rf build build-san build-fuzz
 
 # libFuzzer targets: fuzz/fuzz_<name>.c, built with clang against the library sources (ASan +
-# UBSan), each run for FUZZ_SECONDS on a corpus in build-fuzz/corpus/<name> seeded with the
-# clang-built test objects. Not part of `make test` (it is CPU-heavy by design).
+# UBSan), each run for FUZZ_SECONDS on a corpus in build-fuzz/corpus/<name> seeded with
+# fuzz/seeds/<name> (the loader: the clang-built test objects). Not part of `make test` (it is
+# CPU-heavy by design); `make fuzz FUZZ_TARGETS="asm pcap"` runs some.
 FUZZ_CC      ?= clang-19
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS    := $(sort $(wildcard fuzz/fuzz_*.c))
-FUZZ_BINS    := $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRCS))
+FUZZ_TARGETS ?= $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS    := $(patsubst %,build-fuzz/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := $(filter-out -Werror,$(BASE_CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
@@ -171,10 +173,32 @@ build-fuzz/%: fuzz/%.c $(LIB_SRCS) $(FUZZ_TOOL_SRCS) | deps
 .PHONY: fuzz
 fuzz: $(FUZZ_BINS) $(BPF_OBJS)
 	@for bin in $(FUZZ_BINS); do \
-	    corpus=build-fuzz/corpus/$$(basename $$bin); mkdir -p $$corpus; \
-	    cp build/bpf/tests/bpf/*.o $$corpus/ 2>/dev/null; \
+	    name=$$(basename $$bin); corpus=build-fuzz/corpus/$$name; mkdir -p $$corpus; \
+	    if [ $$name = fuzz_loader ]; then cp build/bpf/tests/bpf/*.o $$corpus/ 2>/dev/null; fi; \
+	    python3 scripts/fuzz_seeds.py decode fuzz/seeds/$${name#fuzz_} $$corpus || exit 1; \
 	    echo "  RUN     $$bin for $(FUZZ_SECONDS)s"; \
 	    $$bin -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ -max_len=65536 $$corpus \
-	        >build-fuzz/$$(basename $$bin).log 2>&1 || { tail -40 build-fuzz/$$(basename $$bin).log; exit 1; }; \
-	    tail -2 build-fuzz/$$(basename $$bin).log; \
+	        >build-fuzz/$$name.log 2>&1 || { tail -40 build-fuzz/$$name.log; exit 1; }; \
+	    tail -2 build-fuzz/$$name.log; \
 	done
+
+# The test suite replays each target's committed seeds (fuzz/seeds/<name>/, hex or text; the
+# loader's are the clang-built test objects) through the same LLVMFuzzerTestOneInput, built
+# without libFuzzer in both trees: tests/test_fuzz_seeds.sh.
+FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+define fuzz_replay_tree
+$(1)/obj/fuzz/%.o: fuzz/%.c | deps
+	@mkdir -p $$(dir $$@)
+	@$(if $(filter 1,$(V)),,echo "  CC      $$@")
+	$(Q)$(CC) $(BASE_CFLAGS) -Itools $(2) -MMD -MP -c $$< -o $$@
+
+$(1)/fuzz/replay_%: $(1)/obj/fuzz/fuzz_%.o $(1)/obj/fuzz/replay.o \
+                    $(patsubst %.c,$(1)/obj/%.o,$(FUZZ_TOOL_SRCS)) $(1)/libxdpvm.a
+	@mkdir -p $$(dir $$@)
+	@$(if $(filter 1,$(V)),,echo "  LD      $$@")
+	$(Q)$(CC) $(2) -o $$@ $$^ $(LDLIBS)
+endef
+$(eval $(call fuzz_replay_tree,build,$(OPT_CFLAGS)))
+$(eval $(call fuzz_replay_tree,build-san,$(SAN_CFLAGS)))
+tests: $(patsubst %,build/fuzz/replay_%,$(FUZZ_NAMES))
+san: $(patsubst %,build-san/fuzz/replay_%,$(FUZZ_NAMES))

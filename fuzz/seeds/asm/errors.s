@@ -1,0 +1,4 @@
+mov %r11, 1
+foo %r0
+ja nowhere
+exit
