@@ -100,6 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (xdpvm_interp_prepare(&prog, err, sizeof(err))) {
         if (!err[0])
             __builtin_trap();
+        if (getenv("XDPVM_FUZZ_VERBOSE"))
+            fprintf(stderr, "refused: %s\n", err);
     } else {
         struct xdpvm_xdp_opts opts = {.ingress_ifindex = 1, .trace = trace_sink, .insn_budget = 20000};
         struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, &opts, err, sizeof(err));
@@ -108,6 +110,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             xdpvm_xdp_run_packet(runner, pkt, pkt_len, &result);
             if (result.error && !result.message[0])
                 __builtin_trap(); /* a failure must say why */
+            if (getenv("XDPVM_FUZZ_VERBOSE")) /* for looking at what a seed does */
+                fprintf(stderr, "%s: return %u %s\n", xdpvm_xdp_outcome_name(result.outcome),
+                        result.ret, result.message);
             xdpvm_xdp_runner_free(runner);
         }
         xdpvm_interp_release(&prog);
