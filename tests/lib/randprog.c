@@ -279,6 +279,23 @@ static void linked_bound_block(struct gen *g)
     emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_K, 5, 0, 0, interesting_imm(g));
 }
 
+/* Save the packet pointer on the stack (fp-72) and use the copy after a bounds check; a
+ * mistake saves only half of it, which loses the pointer. */
+static void spill_block(struct gen *g)
+{
+    bool half = mistake(g);
+    emit(g, XDPVM_CLASS_STX | XDPVM_MODE_MEM | (half ? XDPVM_SIZE_W : XDPVM_SIZE_DW), 10, 7, -72, 0);
+    emit(g, XDPVM_CLASS_LDX | XDPVM_MODE_MEM | XDPVM_SIZE_DW, 3, 10, -72, 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_X, 1, 3, 0, 0);
+    unsigned need = 1 + below(g, 16);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_ADD | XDPVM_SRC_K, 1, 0, 0, (int32_t)need);
+    emit(g, XDPVM_CLASS_JMP | XDPVM_JMP_JGT | XDPVM_SRC_X, 1, 8, 1, 0);
+    emit(g, XDPVM_CLASS_LDX | XDPVM_MODE_MEM | XDPVM_SIZE_B, 0, 3, (int16_t)below(g, need), 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_K, 1, 0, 0, interesting_imm(g));
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_K, 3, 0, 0, interesting_imm(g));
+    emit(g, XDPVM_CLASS_ST | XDPVM_MODE_MEM | XDPVM_SIZE_DW, 10, 0, -72, 0);
+}
+
 /* Call a function (emitted after the main program by emit_functions). */
 static void call_block(struct gen *g)
 {
@@ -366,6 +383,8 @@ static void block(struct gen *g)
         call_block(g);
     else if (kind < 90)
         linked_bound_block(g);
+    else if (kind < 92)
+        spill_block(g);
     else if (kind < 96 && g->depth < 3)
         branch_block(g);
     else if (g->depth < 1)
