@@ -3,11 +3,13 @@
 # - --queues 2: one worker per queue, every frame counted, each worker in its own per-CPU slot
 #   (the drop program's per-CPU counters show both slots used, summing to what was sent);
 # - --busy-poll: the same frames, spinning instead of sleeping;
+# - --mode auto: when AF_XDP cannot take the queue (another xdpvm holds it), AF_PACKET with a
+#   message;
 # - not root: a clear error.
 . "$(dirname "$0")/lib/netns.sh"
 . "$(dirname "$0")/lib/live_run.sh"
 PY="python3 $LIVE_ROOT/tests/lib/live_pcap.py"
-cases=(live_two_queues_percpu live_busy_poll live_not_root)
+cases=(live_two_queues_percpu live_busy_poll live_auto_fallback live_not_root)
 live_require "${cases[@]}" || exit 0
 
 ns_add g; ns_add d
@@ -64,6 +66,22 @@ if run_start d "$LIVE_TMP/busy" "$DROP" --dev pd --busy-poll --json --no-tap; th
   fi
 else
   fail live_busy_poll "xdpvm run did not start: $(tail -3 "$RUN_ERR")"
+fi
+
+LIVE_CASE=live_auto_fallback
+if run_start d "$LIVE_TMP/holder" "$DROP" --dev pd --mode afxdp --json --no-tap; then
+  holder=$RUN_PID holder_out=$RUN_OUT
+  out=$(nsx d timeout 10 "$XDPVM" run "$DROP" --dev pd --mode auto --json --no-tap --duration 0.5 2>&1)
+  rc=$?
+  RUN_PID=$holder RUN_OUT=$holder_out
+  run_stop
+  if [ $rc = 0 ] && [[ "$out" == *"falling back to AF_PACKET"* ]] && [[ "$out" == *'"mode":"afpacket"'* ]]; then
+    pass live_auto_fallback
+  else
+    fail live_auto_fallback "rc $rc: $out"
+  fi
+else
+  fail live_auto_fallback "xdpvm run did not start: $(tail -3 "$RUN_ERR")"
 fi
 
 LIVE_CASE=live_not_root
