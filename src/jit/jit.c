@@ -88,6 +88,8 @@ struct entry_layout {
     int nregs;
     bool pad;          /* an 8-byte hole to keep the call into BPF code aligned */
     bool callbacks;    /* the program has callbacks: entries set run->call_subprog */
+    bool needs_run;    /* calls (helpers, functions): r12 = run, executor_state set */
+    bool needs_fp;     /* BPF r10 or functions: rbp is set up (and saved by the entries) */
 };
 
 struct emitter {
@@ -418,7 +420,8 @@ static void emit_function_prologue(struct emitter *e, size_t pc, bool check_dept
     emit_rex(e, true, 0, 0, RSP, false); /* sub rsp, frame */
     emit2(e, 0x81, modrm(3, 5, RSP));
     emit_u32(e, XDPVM_STACK_SIZE + (lean ? SAVED_REGS_SIZE : 0));
-    emit_lea(e, RBP, RSP, XDPVM_STACK_SIZE);
+    if (!lean || e->entry.needs_fp)
+        emit_lea(e, RBP, RSP, XDPVM_STACK_SIZE);
 }
 
 static void emit_function_epilogue(struct emitter *e, bool lean)
@@ -471,7 +474,8 @@ static void emit_entry_frame(struct emitter *e, int run_reg, int r0_ptr_reg)
         emit_push(e, l->regs[i]);
     if (l->pad)
         emit_sub_rsp8(e, false);
-    emit_mov_rr(e, true, REG_RUN, run_reg);
+    if (l->needs_run)
+        emit_mov_rr(e, true, REG_RUN, run_reg);
     if (r0_ptr_reg >= 0) {
         emit_push(e, r0_ptr_reg);
         emit2(e, 0x6a, 0); /* push 0: executor_state placeholder */
@@ -486,8 +490,10 @@ static void emit_entry_frame(struct emitter *e, int run_reg, int r0_ptr_reg)
 static void emit_entry_call_setup(struct emitter *e)
 {
     const struct entry_layout *l = &e->entry;
-    emit_lea(e, SCRATCH, RSP, -8);
-    emit_store64(e, REG_RUN, RUN_FIELD(executor_state), SCRATCH);
+    if (l->needs_run) {
+        emit_lea(e, SCRATCH, RSP, -8);
+        emit_store64(e, REG_RUN, RUN_FIELD(executor_state), SCRATCH);
+    }
     emit_rr(e, false, OP(0x31), RAX, RAX, false);
     for (int i = 0; i < l->nregs; i++)
         if (l->regs[i] != RBP && l->regs[i] != R12)
@@ -523,12 +529,17 @@ static void emit_set_call_subprog(struct emitter *e)
 }
 
 /* Which registers the entries save, from the BPF registers the program uses. */
-static void plan_entry(struct emitter *e, const bool used[XDPVM_REG_COUNT], bool callbacks)
+static void plan_entry(struct emitter *e, const bool used[XDPVM_REG_COUNT], bool callbacks, bool calls,
+                       bool local_calls)
 {
     struct entry_layout *l = &e->entry;
+    l->needs_run = calls || callbacks;
+    l->needs_fp = used[XDPVM_REG_FP] || local_calls || callbacks;
     l->nregs = 0;
-    l->regs[l->nregs++] = RBP;
-    l->regs[l->nregs++] = R12;
+    if (l->needs_fp)
+        l->regs[l->nregs++] = RBP;
+    if (l->needs_run)
+        l->regs[l->nregs++] = R12;
     for (int r = 6; r <= 9; r++)
         if (used[r])
             l->regs[l->nregs++] = bpf_to_x86[r];
@@ -548,7 +559,7 @@ static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *call
     /* exec: r1 = run->ctx, r2..r5 = 0 */
     emit_entry_frame(e, RDI, RSI);
     emit_set_call_subprog(e);
-    emit_load64(e, RDI, REG_RUN, RUN_FIELD(ctx));
+    emit_load64(e, RDI, RDI, RUN_FIELD(ctx)); /* r1 = run->ctx (run is in rdi) */
     emit_rr(e, false, OP(0x31), RSI, RSI, false);
     emit_rr(e, false, OP(0x31), RDX, RDX, false);
     emit_rr(e, false, OP(0x31), RCX, RCX, false);
@@ -1207,7 +1218,7 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
     const struct xdpvm_prog *prog = e->prog;
     e->is_function[0] = true;
     e->lean_main = true;
-    bool used[XDPVM_REG_COUNT] = {false}, callbacks = false;
+    bool used[XDPVM_REG_COUNT] = {false}, callbacks = false, calls = false, local_calls = false;
     for (size_t pc = 0; pc < prog->count; pc++) {
         struct xdpvm_decode_error derr;
         if (xdpvm_isa_decode(prog->insns, prog->count, pc, &decoded[pc], &derr))
@@ -1223,6 +1234,9 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
         }
         bool is_callback = d->op == XDPVM_OP_LDDW && d->src == XDPVM_PSEUDO_FUNC;
         callbacks |= is_callback;
+        calls |= shape == XDPVM_SHAPE_CALL || shape == XDPVM_SHAPE_CALLX ||
+                 shape == XDPVM_SHAPE_CALL_LOCAL;
+        local_calls |= shape == XDPVM_SHAPE_CALL_LOCAL;
         if (d->op == XDPVM_OP_CALL_LOCAL || is_callback) {
             int64_t target = is_callback ? callback_target(d, pc) : xdpvm_isa_jump_target(d, pc);
             if (target < 0 || (uint64_t)target >= prog->count)
@@ -1235,7 +1249,7 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
         if (d->slots == 2)
             pc++;
     }
-    plan_entry(e, used, callbacks);
+    plan_entry(e, used, callbacks, calls, local_calls);
     return 0;
 }
 

@@ -16,8 +16,9 @@
 #include "runtime/runtime.h"
 
 struct xdpvm_jit_opts {
-    bool blind_constants;   /* like the kernel's bpf_jit_harden: no program immediate appears
-                             * verbatim in executable memory */
+    bool blind_constants;   /* like the kernel's bpf_jit_harden: ALU, jump, store and lddw
+                             * immediates are XORed with a random key and never appear verbatim
+                             * in executable memory (shift counts, 6 bits, are not) */
 };
 
 /* Whether this host can run JIT code (x86-64). When false, callers keep the interpreter and
