@@ -296,12 +296,12 @@ struct xdpvm_live *xdpvm_live_start(const struct xdpvm_live_opts *opts, char *no
         w->live = live;
         w->index = q;
         /* Room for a full fill ring and a full TX ring per port. */
-        if (xdpvm_frame_pool_init(&w->pool, opts->port_count * 4096u, err, err_size) < 0)
+        if (xdpvm_frame_pool_init(&w->pool, opts->port_count * 8192u, err, err_size) < 0)
             goto fail;
         for (unsigned p = 0; p < opts->port_count; p++) {
             struct xdpvm_port_opts popts = {
                 .ifname = opts->ifnames[p], .queue = q, .mode = mode, .rx = true, .tx = true,
-                .busy_poll = opts->busy_poll, .skb_mode = opts->skb_mode, .ring_size = 2048,
+                .busy_poll = opts->busy_poll, .skb_mode = opts->skb_mode, .ring_size = 4096,
             };
             char port_note[512];
             w->ports[p].port = xdpvm_port_open(&popts, &w->pool, port_note, sizeof(port_note), err, err_size);
