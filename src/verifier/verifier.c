@@ -505,7 +505,6 @@ static void propagate_scalar(struct vstate *st, const struct reg *r)
 
 static void invalidate_pkt(struct reg *r, void *arg)
 {
-    (void)arg;
     if (is_pkt_family(r->type))
         mark_scalar(r, scalar_unknown());
 }
@@ -1725,13 +1724,14 @@ static int check_helper_call(struct env *env, struct vstate *st, const struct xd
         if (h->id != HELPER_LOOP && h->id != HELPER_FOR_EACH_MAP_ELEM)
             return reject(env, st, "%s takes a callback, which this verifier supports only for loop and "
                           "for_each_map_elem", hname);
-        if (st->callback_resume) {
-            st->callback_resume = false;
-        }
+        st->callback_resume = false;
         int rc = call_with_callback(env, st, h, func, map);
         if (rc)
             return rc;
     }
+    if (h->id == HELPER_TAIL_CALL && st->nrefs)
+        return reject(env, st, "a tail call here would leave the ring buffer record reserved at insn %u neither "
+                      "submitted nor discarded; release it first", st->refs[0].insn);
     if (release) {
         struct ref_arg a = {release};
         vstate_for_each_reg(st, release_ref_regs, &a);
