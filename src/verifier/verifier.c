@@ -2115,5 +2115,5 @@ done:
     vlog(&env, 1, "processed %" PRIu64 " insns, %" PRIu64 " states stored, peak %" PRIu64 " states, %.3f ms\n",
          result->insns_processed, result->states, result->peak_states, result->seconds * 1e3);
     free_env(&env);
-    return rc == 0 ? 0 : (rc == -EINVAL ? -EINVAL : -EACCES);
+    return rc == 0 ? 0 : -EACCES;
 }
