@@ -32,7 +32,7 @@ static const struct {
     {"loader_kernel_reject:unchecked_read", "no bytes are proven before data_end"},
     {"xdp_cli_oob:xdp_cli_oob", "only 1 bytes are proven"},
     {"verif_bad:parse_ipv4", "only 33 bytes are proven before data_end"},
-    {"verif_bad:count_proto", "map_value_or_null"},
+    {"verif_bad:count_proto", "r0 may be NULL (map_value_or_null)"},
     {"verif_bad:index_slots", "but it is only 64 bytes"},
     {"verif_bad:sum_bytes", "no bytes are proven before data_end"},
     {"verif_bad:report_len", "neither submitted nor discarded"},

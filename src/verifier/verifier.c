@@ -828,6 +828,9 @@ static int check_mem_access(struct env *env, struct vstate *st, unsigned regno, 
         return reject(env, st, "storing a %s pointer into %s would leak an address; only the stack may hold "
                       "pointers", reg_type_name(value->type),
                       r->type == REG_MAP_VALUE ? "a map value" : r->type == REG_PKT ? "the packet" : "memory");
+    if (r->type == REG_MAP_VALUE_OR_NULL || r->type == REG_MEM_OR_NULL)
+        return reject(env, st, "r%u may be NULL (%s); compare it with 0 before accessing memory through it",
+                      regno, reg_type_name(r->type));
     if (kind == ACCESS_ATOMIC && r->type != REG_STACK && r->type != REG_MAP_VALUE && r->type != REG_MEM)
         return reject(env, st, "atomic operations are allowed on the stack and on map values, not on %s (r%u)",
                       reg_type_name(r->type), regno);
@@ -898,10 +901,6 @@ static int check_mem_access(struct env *env, struct vstate *st, unsigned regno, 
             return reject(env, st, "the key given to a for_each_map_elem callback is read-only");
         break;
     }
-    case REG_MAP_VALUE_OR_NULL:
-    case REG_MEM_OR_NULL:
-        return reject(env, st, "r%u may be NULL (%s); compare it with 0 before accessing memory through it",
-                      regno, reg_type_name(r->type));
     case REG_NOT_INIT:
         return check_read(env, st, regno);
     default:
@@ -1350,7 +1349,7 @@ static int check_cond_jump(struct env *env, struct vstate *st, const struct xdpv
         b = f->regs[d->src];
     else
         mark_scalar(&b, scalar_const(jmp32 ? (uint32_t)d->imm : (uint64_t)(int64_t)d->imm));
-    uint32_t target = (uint32_t)xdpvm_isa_jump_target(d, st->pc), next = st->pc + 1;
+    uint32_t pc = st->pc, target = (uint32_t)xdpvm_isa_jump_target(d, pc), next = pc + 1;
 
     /* Outcomes: possible[taken], and what each branch learns. */
     bool possible[2] = {true, true};
@@ -1434,7 +1433,7 @@ static int check_cond_jump(struct env *env, struct vstate *st, const struct xdpv
             apply_pkt_range(s, pkt, pkt_strict);
         s->pc = t ? target : next;
         if (fork)
-            s->path = path_add(env, s->path, st->pc, t == 1);
+            s->path = path_add(env, s->path, pc, t == 1);
     }
     if (fork && push_state(env, other) < 0) {
         vstate_free(other);
