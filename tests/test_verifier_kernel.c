@@ -38,6 +38,10 @@ static const struct {
     {"verif_bad:report_len", "neither submitted nor discarded"},
     {"verif_bad:pop_header", "holds a number (scalar), not a pointer"},
     {"verif_bad:stack_index", "outside the 512-byte stack"},
+    {"verif_bad:loop_fill", "outside the 512-byte stack"},
+    {"verif_bad:call_checker", "no bytes are proven before data_end"},
+    {"verif_bad:tag_meta", "no bytes are proven before data"},
+    {"verif_bad:knob_bound", "adding an unbounded number"},
 };
 
 /* Programs whose kernel verdict is known to differ, with why (NULL-terminated). */
@@ -161,8 +165,8 @@ static void test_own_objects(void)
             test_check(v->accepted, name, "rejected (%s): %s", v->path, v->reason);
         }
     }
-    test_check(corpus_ok >= 7 && corpus_bad >= 7, "verdict_corpus_present",
-               "verif_ok has %u and verif_bad %u XDP programs (expected 7 each); is build/bpf built?", corpus_ok,
+    test_check(corpus_ok >= 11 && corpus_bad >= 11, "verdict_corpus_present",
+               "verif_ok has %u and verif_bad %u XDP programs (expected 11 each); is build/bpf built?", corpus_ok,
                corpus_bad);
 }
 

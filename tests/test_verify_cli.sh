@@ -17,7 +17,7 @@ check() { # name condition-exit-status message
 "$bin" verify "$ok" >"$tmp/ok" 2>&1; rc=$?
 check verify_cli_accepts_ok_corpus $rc "exit $rc: $(head -3 "$tmp/ok")"
 n=$(grep -c '^accepted' "$tmp/ok")
-[ "$n" -ge 7 ]; check verify_cli_every_program_reported $? "$n 'accepted' lines, expected 7"
+[ "$n" -ge 11 ]; check verify_cli_every_program_reported $? "$n 'accepted' lines, expected 11"
 grep -q '^processed [0-9]* insns, [0-9]* states stored, peak [0-9]* states' "$tmp/ok"
 check verify_cli_statistics $? "no statistics line: $(tail -2 "$tmp/ok")"
 

@@ -157,4 +157,78 @@ int stack_index(struct xdp_md *ctx)
     return buf[idx] == 3 ? XDP_DROP : XDP_PASS;
 }
 
+/* bpf_loop with a callback that fills a table on the caller's stack; the broken form lets the
+ * loop index run past the table. */
+struct fill_ctx {
+    __u32 table[8];
+    __u32 seed;
+};
+
+static long fill_one(__u32 index, void *arg)
+{
+    struct fill_ctx *c = arg;
+    __u32 slot = FIXED(1) ? index & 7 : index;
+    if (slot >= 16)
+        return 1;
+    c->table[slot] = c->seed * index;
+    return 0;
+}
+
+SEC("xdp")
+int loop_fill(struct xdp_md *ctx)
+{
+    struct fill_ctx c = {.seed = ctx->rx_queue_index};
+    bpf_loop(16, fill_one, &c, 0);
+    return c.table[3] & 1 ? XDP_DROP : XDP_PASS;
+}
+
+/* A function that checks the bounds of what it reads; the broken form trusts its caller. */
+static __attribute__((noinline)) int first_byte_is(unsigned char *p, void *data_end, int value)
+{
+    if (FIXED(1) && (void *)(p + 1) > data_end)
+        return 0;
+    return *p == value;
+}
+
+SEC("xdp")
+int call_checker(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+    return first_byte_is(data, data_end, 0xff) ? XDP_DROP : XDP_PASS;
+}
+
+/* Reserve metadata in front of the packet and write it; the broken form does not check the
+ * metadata against the packet start. */
+SEC("xdp")
+int tag_meta(struct xdp_md *ctx)
+{
+    if (bpf_xdp_adjust_meta(ctx, -4))
+        return XDP_PASS;
+    __u32 *meta = (void *)(long)ctx->data_meta;
+    if (FIXED(1) && (void *)(meta + 1) > (void *)(long)ctx->data)
+        return XDP_PASS;
+    *meta = 0x5a5a5a5a;
+    return XDP_PASS;
+}
+
+/* A read-only knob bounds an index into a map value, as .rodata is frozen at load; the broken
+ * form reads the bound from writable data. */
+const volatile __u32 slot_limit = 8;
+volatile __u32 slot_limit_rw = 8;
+
+SEC("xdp")
+int knob_bound(struct xdp_md *ctx)
+{
+    __u32 key = 0;
+    __u64 *slot = bpf_map_lookup_elem(&slots, &key);
+    if (!slot)
+        return XDP_PASS;
+    __u32 idx = ctx->rx_queue_index;
+    __u32 limit = FIXED(1) ? slot_limit : slot_limit_rw;
+    if (idx >= limit)
+        return XDP_PASS;
+    slot[idx] += 1;
+    return XDP_PASS;
+}
+
 char LICENSE[] SEC("license") = "GPL";
