@@ -7,7 +7,9 @@
  *
  *   build/bench/bench_jit [--repeat N] [--quick] [PROGRAM.o ...]
  *
- * Without objects: the micro-programs (ALU loop, map lookup, packet parse) on one UDP packet,
+ * Without objects: the micro-programs (empty, ALU loop, map lookup, packet parse) on one UDP
+ * packet (the empty program shows each executor's fixed cost per run; its native column is
+ * the benchmark loop itself),
  * then every example over the bundled pcap (build/data/mixed.pcap). The interpreter runs the
  * programs unchecked (prog->verified), as it would after the verifier: the kernel's verifier
  * accepts the same objects in this run (its column), and the JIT trusts them the same way. */
@@ -364,16 +366,13 @@ int main(int argc, char **argv)
         const char *name;
         native_fn native;
     } micro[] = {
+        {"micro_empty", micro_native_nothing}, /* each executor's cost per run */
         {"micro_alu", micro_native_alu},
         {"micro_map", micro_native_map},
         {"micro_parse", micro_native_parse},
     };
     struct packet_set one;
     micro_packet(&one);
-    struct column floor = time_native(micro_native_nothing, &one, total_runs);
-    printf("%-14s %7d %10s %10s %10s", "(empty exec)", 1, "", "", "");
-    print_ns(floor);
-    printf("   the per-packet loop itself, included in every column\n");
     for (size_t i = 0; i < sizeof(micro) / sizeof(micro[0]); i++) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/bench/bpf/%s.o", bpf_dir, micro[i].name);
