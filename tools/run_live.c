@@ -158,6 +158,27 @@ static bool accounted(const struct xdpvm_live_counts *c)
     return sum == c->received;
 }
 
+/* With --json, the status is one JSON object per line on stderr (stdout keeps the single
+ * summary document). */
+static void print_status_json(struct xdpvm_live *live, struct xdpvm_live_counts *prev, double dt,
+                              double elapsed)
+{
+    unsigned n = xdpvm_live_port_count(live);
+    fprintf(stderr, "{\"t\":%.1f,\"ports\":[", elapsed);
+    for (unsigned p = 0; p < n; p++) {
+        struct xdpvm_live_counts c;
+        xdpvm_live_counts(live, p, &c);
+        fprintf(stderr, "%s{\"dev\":\"%s\",\"received\":%" PRIu64 ",\"pps\":%.0f,\"actions\":{",
+                p ? "," : "", xdpvm_live_port_name(live, p), c.received,
+                (double)(c.received - prev[p].received) / dt);
+        for (int o = 0; o < XDPVM_XDP_OUT_COUNT; o++)
+            fprintf(stderr, "%s\"%s\":%" PRIu64, o ? "," : "", outcome_label[o], c.outcome[o]);
+        fprintf(stderr, "}}");
+        prev[p] = c;
+    }
+    fprintf(stderr, "]}\n");
+}
+
 static void print_status(struct xdpvm_live *live, struct xdpvm_live_counts *prev, double dt, bool tty)
 {
     FILE *out = stderr;
@@ -200,10 +221,11 @@ static void print_summary(struct xdpvm_live *live, const struct live_args *a, do
         for (unsigned p = 0; p < n; p++) {
             struct xdpvm_live_counts c;
             xdpvm_live_counts(live, p, &c);
-            printf("%s{\"dev\":\"%s\",\"ifindex\":%u,\"mode\":\"%s\",\"tap\":\"%s\",\"received\":%" PRIu64
+            printf("%s{\"dev\":\"%s\",\"ifindex\":%u,\"mode\":\"%s\",\"zero_copy\":%s,\"tap\":\"%s\",\"received\":%" PRIu64
                    ",\"rx_bytes\":%" PRIu64 ",\"pps\":%.0f,\"actions\":{",
                    p ? "," : "", xdpvm_live_port_name(live, p), xdpvm_live_port_ifindex(live, p),
-                   xdpvm_port_mode_name(xdpvm_live_port_mode(live, p)), xdpvm_live_tap_name(live, p),
+                   xdpvm_port_mode_name(xdpvm_live_port_mode(live, p)),
+                   xdpvm_live_port_zero_copy(live, p) ? "true" : "false", xdpvm_live_tap_name(live, p),
                    c.received, c.rx_bytes, seconds > 0 ? (double)c.received / seconds : 0);
             for (int o = 0; o < XDPVM_XDP_OUT_COUNT; o++)
                 printf("%s\"%s\":%" PRIu64, o ? "," : "", outcome_label[o], c.outcome[o]);
@@ -327,8 +349,10 @@ int run_live(int argc, char **argv)
         fprintf(stderr, "xdpvm: %s\n", note);
     if (!a.quiet) {
         for (unsigned p = 0; p < opts.port_count; p++)
-            fprintf(stderr, "xdpvm: %s (ifindex %u): %s, %u queue%s%s%s\n", xdpvm_live_port_name(live, p),
+            fprintf(stderr, "xdpvm: %s (ifindex %u): %s%s, %u queue%s%s%s\n", xdpvm_live_port_name(live, p),
                     xdpvm_live_port_ifindex(live, p), xdpvm_port_mode_name(xdpvm_live_port_mode(live, p)),
+                    xdpvm_live_port_mode(live, p) != XDPVM_PORT_AFXDP ? ""
+                    : xdpvm_live_port_zero_copy(live, p) ? " zero-copy" : " copy mode",
                     a.queues, a.queues == 1 ? "" : "s",
                     xdpvm_live_tap_name(live, p)[0] ? ", XDP_PASS to TAP " : "",
                     xdpvm_live_tap_name(live, p));
@@ -348,14 +372,16 @@ int run_live(int argc, char **argv)
         if (a.duration && now - start >= a.duration)
             break;
         if (now - last >= 1.0) {
-            if (!a.quiet)
+            if (!a.quiet && a.json)
+                print_status_json(live, prev, now - last, now - start);
+            else if (!a.quiet)
                 print_status(live, prev, now - last, tty);
             last = now;
         }
     }
     double seconds = now_seconds() - start;
     xdpvm_live_stop(live);
-    if (!a.quiet && tty)
+    if (!a.quiet && tty && !a.json)
         fputc('\n', stderr);
     print_summary(live, &a, seconds);
     if (a.dump_maps)

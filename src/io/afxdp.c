@@ -162,6 +162,10 @@ int xdpvm_afxdp_open(struct xdpvm_port *port, char *err, size_t err_size)
     }
     x->fill_limit = ring;
     x->kernel_drops_base = kernel_drops(port);
+    struct xdp_options xopt;
+    socklen_t olen = sizeof(xopt);
+    port->zero_copy = getsockopt(port->fd, SOL_XDP, XDP_OPTIONS, &xopt, &olen) == 0 &&
+                      (xopt.flags & XDP_OPTIONS_ZEROCOPY);
     refill(port);
     return 0;
 }

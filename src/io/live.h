@@ -75,6 +75,7 @@ const char *xdpvm_live_port_name(const struct xdpvm_live *live, unsigned port);
 const char *xdpvm_live_tap_name(const struct xdpvm_live *live, unsigned port); /* "" without */
 enum xdpvm_port_mode xdpvm_live_port_mode(const struct xdpvm_live *live, unsigned port);
 uint32_t xdpvm_live_port_ifindex(const struct xdpvm_live *live, unsigned port);
+bool xdpvm_live_port_zero_copy(const struct xdpvm_live *live, unsigned port); /* AF_XDP */
 /* A consistent-enough snapshot (each counter read atomically) of one port's counters. */
 void xdpvm_live_counts(const struct xdpvm_live *live, unsigned port, struct xdpvm_live_counts *out);
 

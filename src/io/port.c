@@ -280,6 +280,7 @@ const char *xdpvm_port_ifname(const struct xdpvm_port *port) { return port->ifna
 uint32_t xdpvm_port_ifindex(const struct xdpvm_port *port) { return port->ifindex; }
 uint32_t xdpvm_port_queue(const struct xdpvm_port *port) { return port->queue; }
 int xdpvm_port_fd(const struct xdpvm_port *port) { return port->fd; }
+bool xdpvm_port_zero_copy(const struct xdpvm_port *port) { return port->zero_copy; }
 struct xdpvm_frame_pool *xdpvm_port_pool(const struct xdpvm_port *port) { return port->pool; }
 const struct xdpvm_port_stats *xdpvm_port_stats(const struct xdpvm_port *port)
 {

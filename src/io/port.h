@@ -99,6 +99,8 @@ const char *xdpvm_port_ifname(const struct xdpvm_port *port);
 uint32_t xdpvm_port_ifindex(const struct xdpvm_port *port);
 uint32_t xdpvm_port_queue(const struct xdpvm_port *port);
 int xdpvm_port_fd(const struct xdpvm_port *port);
+/* AF_XDP in the driver's zero-copy mode (false: copy mode, or AF_PACKET). */
+bool xdpvm_port_zero_copy(const struct xdpvm_port *port);
 struct xdpvm_frame_pool *xdpvm_port_pool(const struct xdpvm_port *port);
 const struct xdpvm_port_stats *xdpvm_port_stats(const struct xdpvm_port *port);
 

@@ -20,6 +20,7 @@ struct xdpvm_port {
     struct xdpvm_frame_pool *pool;
     struct xdpvm_port_stats stats;
     int fd;
+    bool zero_copy;                /* AF_XDP bound in zero-copy mode (the driver's) */
     struct xdpvm_afxdp *xsk;       /* mode AFXDP */
     struct xdpvm_afpacket *pkt;    /* mode AFPACKET */
 };

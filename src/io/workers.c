@@ -44,6 +44,7 @@ struct live_port {
     char name[IF_NAMESIZE];
     uint32_t ifindex;
     enum xdpvm_port_mode mode;
+    bool zero_copy;
     int tap_fd;
     char tap_name[IF_NAMESIZE];
 };
@@ -312,6 +313,7 @@ struct xdpvm_live *xdpvm_live_start(const struct xdpvm_live_opts *opts, char *no
             /* Once a port fell back to AF_PACKET, the others use it too: one mode per run. */
             mode = xdpvm_port_mode(w->ports[p].port);
             live->ports[p].mode = mode;
+            live->ports[p].zero_copy = xdpvm_port_zero_copy(w->ports[p].port);
             struct xdpvm_xdp_opts xopts = {
                 .cpu = q, .ingress_ifindex = live->ports[p].ifindex, .rx_queue_index = q,
                 .ifindex_exists = ifindex_is_port, .ifindex_arg = live,
@@ -390,6 +392,10 @@ const char *xdpvm_live_tap_name(const struct xdpvm_live *live, unsigned port)
 enum xdpvm_port_mode xdpvm_live_port_mode(const struct xdpvm_live *live, unsigned port)
 {
     return live->ports[port].mode;
+}
+bool xdpvm_live_port_zero_copy(const struct xdpvm_live *live, unsigned port)
+{
+    return live->ports[port].zero_copy;
 }
 uint32_t xdpvm_live_port_ifindex(const struct xdpvm_live *live, unsigned port)
 {
