@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@ struct worker_port {
     uint64_t local[C_COUNT];
     uint64_t published[C_COUNT];
     uint64_t tx_ring_full_seen;  /* port stats already folded into C_TX_DROPPED */
+    bool error_reported;         /* a socket error was reported (once) */
 };
 
 struct worker {
@@ -178,6 +180,28 @@ static unsigned tap_to_port(struct worker *w, unsigned p)
     return n;
 }
 
+/* Socket errors reported by poll(): read (and so clear) them, say so once per port. True when
+ * any port is in error. */
+static bool port_errors(struct worker *w, const struct pollfd *pfds, nfds_t nfds)
+{
+    bool any = false;
+    for (nfds_t i = 0; i < nfds; i++) {
+        if (!(pfds[i].revents & (POLLERR | POLLHUP | POLLNVAL)))
+            continue;
+        int error = 0;
+        socklen_t len = sizeof(error);
+        (void)getsockopt(pfds[i].fd, SOL_SOCKET, SO_ERROR, &error, &len);
+        any = true;
+        for (unsigned p = 0; p < w->live->opts.port_count; p++)
+            if (xdpvm_port_fd(w->ports[p].port) == pfds[i].fd && !w->ports[p].error_reported) {
+                w->ports[p].error_reported = true;
+                fprintf(stderr, "xdpvm: %s queue %u: %s; waiting for it\n", w->live->ports[p].name,
+                        w->index, error ? strerror(error) : "socket error (interface down or gone?)");
+            }
+    }
+    return any;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -216,7 +240,12 @@ static void *worker_main(void *arg)
             }
         }
         /* 100 ms: an idle worker wakes ten times a second to notice a stop request. */
-        (void)poll(pfds, nfds, 100);
+        if (poll(pfds, nfds, 100) > 0 && port_errors(w, pfds, nfds)) {
+            /* A port in error (interface down: AF_PACKET reports ENETDOWN at once, again and
+             * again): wait instead of spinning until it comes back. */
+            struct timespec pause = {0, 100000000};
+            nanosleep(&pause, NULL);
+        }
     }
     /* Let the kernel finish what is queued for transmission (bounded). */
     struct timespec t0, t;
