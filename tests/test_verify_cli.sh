@@ -17,7 +17,7 @@ check() { # name condition-exit-status message
 "$bin" verify "$ok" >"$tmp/ok" 2>&1; rc=$?
 check verify_cli_accepts_ok_corpus $rc "exit $rc: $(head -3 "$tmp/ok")"
 n=$(grep -c '^accepted' "$tmp/ok")
-[ "$n" -ge 11 ]; check verify_cli_every_program_reported $? "$n 'accepted' lines, expected 11"
+[ "$n" -ge 12 ]; check verify_cli_every_program_reported $? "$n 'accepted' lines, expected 12"
 grep -q '^processed [0-9]* insns, [0-9]* states stored, peak [0-9]* states' "$tmp/ok"
 check verify_cli_statistics $? "no statistics line: $(tail -2 "$tmp/ok")"
 
@@ -33,7 +33,7 @@ check verify_cli_log_reason $? "reason line missing or different: $(grep '^reaso
 python3 - "$tmp/json" <<'PY' >"$tmp/json.check" 2>&1
 import json, sys
 doc = json.load(open(sys.argv[1]))
-assert isinstance(doc, list) and len(doc) >= 7, "expected one object per program"
+assert isinstance(doc, list) and len(doc) >= 12, "expected one object per program"
 for p in doc:
     assert p["accepted"] is False, p["name"] + " accepted"
     assert p["reason"] and isinstance(p["error_insn"], int), p

@@ -780,17 +780,87 @@ static void read_frozen_constant(const struct reg *r, int16_t off, unsigned size
     mark_scalar(out, scalar_const(v));
 }
 
+/* tc and socket filter context: struct __sk_buff (linux/bpf.h offsets). */
+enum skb_field_kind { SKB_NONE, SKB_READ, SKB_TC_WRITE, SKB_ANY_WRITE, SKB_DATA, SKB_DATA_END, SKB_DATA_META };
+
+struct skb_field {
+    int16_t off;
+    uint8_t size;
+    uint8_t kind;
+    bool tc_only;
+    const char *name;
+};
+
+static const struct skb_field skb_fields[] = {
+    {0, 4, SKB_READ, false, "len"},           {4, 4, SKB_READ, false, "pkt_type"},
+    {8, 4, SKB_TC_WRITE, false, "mark"},      {12, 4, SKB_TC_WRITE, false, "queue_mapping"},
+    {16, 4, SKB_READ, false, "protocol"},     {20, 4, SKB_READ, false, "vlan_present"},
+    {24, 4, SKB_READ, false, "vlan_tci"},     {28, 4, SKB_READ, false, "vlan_proto"},
+    {32, 4, SKB_TC_WRITE, false, "priority"}, {36, 4, SKB_READ, false, "ingress_ifindex"},
+    {40, 4, SKB_READ, false, "ifindex"},      {44, 4, SKB_TC_WRITE, false, "tc_index"},
+    {48, 4, SKB_ANY_WRITE, false, "cb[0]"},   {52, 4, SKB_ANY_WRITE, false, "cb[1]"},
+    {56, 4, SKB_ANY_WRITE, false, "cb[2]"},   {60, 4, SKB_ANY_WRITE, false, "cb[3]"},
+    {64, 4, SKB_ANY_WRITE, false, "cb[4]"},   {68, 4, SKB_READ, false, "hash"},
+    {72, 4, SKB_TC_WRITE, true, "tc_classid"}, {76, 4, SKB_DATA, true, "data"},
+    {80, 4, SKB_DATA_END, true, "data_end"},  {84, 4, SKB_READ, false, "napi_id"},
+    {140, 4, SKB_DATA_META, true, "data_meta"}, {152, 8, SKB_TC_WRITE, true, "tstamp"},
+    {160, 4, SKB_READ, true, "wire_len"},     {164, 4, SKB_READ, false, "gso_segs"},
+    {176, 4, SKB_READ, false, "gso_size"},    {184, 8, SKB_READ, true, "hwtstamp"},
+};
+
+static int check_skb_ctx_access(struct env *env, struct vstate *st, int16_t off, unsigned size, enum access_kind kind,
+                                bool sign_extend, struct reg *out)
+{
+    bool tc = env->prog->type == XDPVM_PROG_SCHED_CLS || env->prog->type == XDPVM_PROG_SCHED_ACT;
+    const char *prog_kind = tc ? "tc" : "socket filter";
+    const struct skb_field *f = NULL;
+    for (size_t i = 0; i < sizeof(skb_fields) / sizeof(skb_fields[0]); i++)
+        if (off >= skb_fields[i].off && off < skb_fields[i].off + skb_fields[i].size)
+            f = &skb_fields[i];
+    if (!f || (f->tc_only && !tc))
+        return reject(env, st, "%s programs cannot access struct __sk_buff at offset %d (%s)", prog_kind, off,
+                      f ? f->name : "no field this verifier allows there");
+    bool pointer = f->kind == SKB_DATA || f->kind == SKB_DATA_END || f->kind == SKB_DATA_META;
+    if (kind != ACCESS_READ) {
+        bool writable = f->kind == SKB_ANY_WRITE || (f->kind == SKB_TC_WRITE && tc);
+        if (kind == ACCESS_ATOMIC || !writable || off != f->off || size != f->size)
+            return reject(env, st, "%s programs cannot %s __sk_buff field %s%s", prog_kind,
+                          kind == ACCESS_ATOMIC ? "use atomic operations on" : "write", f->name,
+                          writable && kind != ACCESS_ATOMIC ? " with this size or offset" : "");
+        return 0;
+    }
+    /* Numbers may be read in narrower pieces (the kernel rewrites such loads); pointers whole. */
+    if (off + (int)size > f->off + f->size || (pointer && (off != f->off || size != f->size)) || (off % (int)size))
+        return reject(env, st, "invalid read of %u byte%s at offset %d of struct __sk_buff (field %s is %u bytes)",
+                      size, size == 1 ? "" : "s", off, f->name, f->size);
+    if (pointer && sign_extend)
+        return reject(env, st, "sign-extending load of the %s pointer field of struct __sk_buff is not allowed",
+                      f->name);
+    memset(out, 0, sizeof(*out));
+    out->v = scalar_const(0);
+    switch (f->kind) {
+    case SKB_DATA: out->type = REG_PKT; break;
+    case SKB_DATA_END: out->type = REG_PKT_END; break;
+    case SKB_DATA_META: out->type = REG_PKT_META; break;
+    default: mark_scalar(out, scalar_of_size(size, sign_extend)); break;
+    }
+    return 0;
+}
+
 /* XDP context: struct xdp_md, six 4-byte read-only fields. */
 static int check_ctx_access(struct env *env, struct vstate *st, unsigned regno, const struct reg *r, int16_t off,
                             unsigned size, enum access_kind kind, bool sign_extend, struct reg *out)
 {
-    if (env->prog->type != XDPVM_PROG_XDP)
-        return reject(env, st, "context access in %s programs is not supported by this verifier (only XDP)",
-                      env->prog->type == XDPVM_PROG_SOCKET_FILTER ? "socket filter"
-                      : env->prog->type == XDPVM_PROG_SCHED_CLS ? "tc" : "this kind of");
     if (r->off || !scalar_is_const(&r->v) || r->v.var.value)
         return reject(env, st, "r%u is the context pointer moved by %d%s; access the context through the unmodified "
                       "pointer with an instruction offset", regno, r->off, scalar_is_const(&r->v) ? "" : " plus a variable");
+    switch (env->prog->type) {
+    case XDPVM_PROG_XDP: break;
+    case XDPVM_PROG_SCHED_CLS:
+    case XDPVM_PROG_SCHED_ACT:
+    case XDPVM_PROG_SOCKET_FILTER: return check_skb_ctx_access(env, st, off, size, kind, sign_extend, out);
+    default: return reject(env, st, "context access in programs of type %d is not supported", (int)env->prog->type);
+    }
     if (kind != ACCESS_READ)
         return reject(env, st, "the XDP context (struct xdp_md) is read-only; write the packet or a map instead");
     if (off < 0 || off >= (int)sizeof(struct xdpvm_xdp_md) || off % 4 || size != 4)

@@ -231,4 +231,18 @@ int knob_bound(struct xdp_md *ctx)
     return XDP_PASS;
 }
 
+/* A tc classifier reading the packet through __sk_buff data/data_end and marking the
+ * packet; the broken form reads before checking. */
+SEC("tc")
+int tc_mark_ipv4(struct __sk_buff *skb)
+{
+    void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+    struct ethhdr *eth = data;
+    if (FIXED(1) && (void *)(eth + 1) > data_end)
+        return 0;
+    if (eth->h_proto == bpf_htons(ETH_P_IP))
+        skb->mark = skb->len + skb->cb[1];
+    return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";
