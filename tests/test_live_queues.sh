@@ -5,11 +5,12 @@
 # - --busy-poll: the same frames, spinning instead of sleeping;
 # - --mode auto: when AF_XDP cannot take the queue (another xdpvm holds it), AF_PACKET with a
 #   message;
+# - the interface going down while running: reported once, no CPU burnt, clean exit;
 # - not root: a clear error.
 . "$(dirname "$0")/lib/netns.sh"
 . "$(dirname "$0")/lib/live_run.sh"
 PY="python3 $LIVE_ROOT/tests/lib/live_pcap.py"
-cases=(live_two_queues_percpu live_busy_poll live_auto_fallback live_not_root)
+cases=(live_two_queues_percpu live_busy_poll live_auto_fallback live_port_down live_not_root)
 live_require "${cases[@]}" || exit 0
 
 ns_add g; ns_add d
@@ -83,6 +84,22 @@ if run_start d "$LIVE_TMP/holder" "$DROP" --dev pd --mode afxdp --json --no-tap;
 else
   fail live_auto_fallback "xdpvm run did not start: $(tail -3 "$RUN_ERR")"
 fi
+
+LIVE_CASE=live_port_down
+for mode in afpacket afxdp; do
+  if ! run_start d "$LIVE_TMP/down-$mode" "$DROP" --dev pd --mode $mode --json --no-tap --quiet; then
+    fail live_port_down "xdpvm run ($mode) did not start: $(tail -3 "$RUN_ERR")"; continue 2
+  fi
+  ip -n "$NS_d" link set pd down
+  sleep 1
+  run_stop
+  ip -n "$NS_d" link set pd up
+  cpu=$(echo "$(grep -o '"cpu_user":[0-9.]*' "$RUN_OUT" | cut -d: -f2) + $(grep -o '"cpu_sys":[0-9.]*' "$RUN_OUT" | cut -d: -f2)" | bc -l)
+  if [ "$RUN_RC" != 0 ] || [ "$(echo "$cpu < 0.3" | bc -l)" != 1 ]; then
+    fail live_port_down "$mode: rc $RUN_RC, CPU $cpu s in about 1.5 s: $(tail -2 "$RUN_ERR")"; continue 2
+  fi
+done
+pass live_port_down
 
 LIVE_CASE=live_not_root
 e=$(nsx d setpriv --reuid 65534 --regid 65534 --clear-groups "$XDPVM" run "$DROP" --dev pd 2>&1)

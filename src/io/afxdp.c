@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xdp/xsk.h>
@@ -128,9 +129,17 @@ int xdpvm_afxdp_open(struct xdpvm_port *port, char *err, size_t err_size)
         .xdp_flags = port->opts.skb_mode ? XDP_FLAGS_SKB_MODE : 0,
         .bind_flags = XDP_USE_NEED_WAKEUP,
     };
-    rc = xsk_socket__create_shared(&x->xsk, port->ifname, port->queue, pool->xsk_umem,
-                                   port->opts.rx ? &x->rx : NULL, port->opts.tx ? &x->tx : NULL,
-                                   &x->fill, &x->comp, &cfg);
+    /* EBUSY right after another socket on this queue closed: the kernel releases a queue
+     * asynchronously, so a quick restart may find it still taken. Retry for half a second. */
+    for (int attempt = 0;; attempt++) {
+        rc = xsk_socket__create_shared(&x->xsk, port->ifname, port->queue, pool->xsk_umem,
+                                       port->opts.rx ? &x->rx : NULL, port->opts.tx ? &x->tx : NULL,
+                                       &x->fill, &x->comp, &cfg);
+        if (rc != -EBUSY || attempt == 10)
+            break;
+        struct timespec pause = {0, 50000000};
+        nanosleep(&pause, NULL);
+    }
     if (rc) {
         const char *hint = "";
         if (rc == -EAFNOSUPPORT)
