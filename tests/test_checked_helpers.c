@@ -331,6 +331,14 @@ static void test_ringbuf_args(void)
                  "mov %%r2, 0\ncall 133\nexit\n", map_ref(M_RINGBUF), 4))
         expect_error("ringbuf_write_past_record", &o, "store of 8 bytes", "ring buffer 'rb'",
                      "outside every record", NULL);
+    /* A record left reserved fails the run and is discarded, so the ring goes on. */
+    if (run_text("alloc_mem_leaked", &o, RESERVE "mov %%r0, 2\nexit\n", map_ref(M_RINGBUF), 1))
+        expect_error("alloc_mem_leaked", &o, "instruction 4", "neither submitted nor discarded", NULL);
+    if (run_text("alloc_mem_after_failures", &o, RESERVE "stdw [%%r0], 5\nmov %%r1, %%r0\nmov %%r2, 0\n"
+                 "call 132\nmov %%r0, 1\nexit\n", map_ref(M_RINGBUF), 5))
+        expect_ret("alloc_mem_after_failures", &o, 1);
+    consumed = xdpvm_ringbuf_consume(maps[M_RINGBUF], NULL, NULL);
+    test_check(consumed == 1, "ring_not_blocked_by_failed_runs", "%d records consumed, want 1", consumed);
     if (run_text("ringbuf_output_too_big", &o, "lddw %%r1, %s\nmov %%r2, %%r10\nadd %%r2, -8\n"
                  "mov %%r3, 4096\nmov %%r4, 0\ncall 130\nexit\n", map_ref(M_RINGBUF)))
         expect_error("ringbuf_output_too_big", &o, "call ringbuf_output", "r2 (memory, 4096 bytes)", NULL);

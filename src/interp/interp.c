@@ -487,6 +487,10 @@ static int run_common(struct xdpvm_run *run, const uint64_t args[5], uint32_t in
     run->access_ok = xdpvm_interp_access_ok;
     uint64_t result = 0;
     int rc = exec_for(prog)(&st, prog, 0, args, init | REG_BIT(XDPVM_REG_FP), 0, &result, NULL);
+    if (st.record_count) {
+        interp_release_records(&st);
+        rc = run->error;
+    }
     run->insns_executed += budget - st.budget_left;
     run->executor_state = outer_state;
     run->call_subprog = outer_call_subprog;

@@ -297,6 +297,8 @@ call_helper:
     reg[0] = helper->fn(reg[1], reg[2], reg[3], reg[4], reg[5], run);
 #if EXEC_CHECKED
     init = (init & ~REG_ARGS_MASK) | REG_BIT(0); /* r1..r5 are clobbered by a call */
+    if (__builtin_expect(!interp_track_records(st, helper, reg[1], reg[0], PC), 0))
+        return run->error;
 #endif
     if (__builtin_expect(!run->stop && !run->next_prog, 1))
         NEXT();

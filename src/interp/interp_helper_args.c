@@ -185,3 +185,39 @@ bool interp_helper_args_ok(const struct interp_state *st, const struct interp_ca
     }
     return true;
 }
+
+bool interp_track_records(struct interp_state *st, const struct xdpvm_helper *h, uint64_t r1,
+                          uint64_t r0, size_t pc)
+{
+    if (h->ret == XDPVM_RET_PTR_TO_ALLOC_MEM_OR_NULL && r0) {
+        if (st->record_count == INTERP_MAX_RECORDS) {
+            xdpvm_ringbuf_commit((void *)(uintptr_t)r0, true);
+            xdpvm_run_fail(st->run, pc, -E2BIG, "instruction %zu: call %s: more than %d ring buffer "
+                           "records reserved at once", pc, h->name, INTERP_MAX_RECORDS);
+            return false;
+        }
+        st->records[st->record_count] = (void *)(uintptr_t)r0;
+        st->record_pc[st->record_count++] = pc;
+    } else if (h->args[0] == XDPVM_ARG_PTR_TO_ALLOC_MEM) {
+        for (unsigned i = 0; i < st->record_count; i++)
+            if (st->records[i] == (void *)(uintptr_t)r1) {
+                st->record_count--;
+                st->records[i] = st->records[st->record_count];
+                st->record_pc[i] = st->record_pc[st->record_count];
+                break;
+            }
+    }
+    return true;
+}
+
+void interp_release_records(struct interp_state *st)
+{
+    if (!st->record_count)
+        return;
+    xdpvm_run_fail(st->run, st->record_pc[0], -EINVAL, "instruction %zu: the ring buffer record "
+                   "reserved here was neither submitted nor discarded before the program ended "
+                   "(discarded now)", st->record_pc[0]);
+    for (unsigned i = 0; i < st->record_count; i++)
+        xdpvm_ringbuf_commit(st->records[i], true);
+    st->record_count = 0;
+}

@@ -47,11 +47,19 @@ struct interp_cache {
 
 /* State of one run shared by nested executions (callbacks, tail calls into the other
  * variant). The stack holds every frame: frame d's r10 is stack + (MAX - d) * 512. */
+#define INTERP_MAX_RECORDS 64 /* ring buffer records a checked run may hold at once */
+
 struct interp_state {
     struct xdpvm_run *run;
     uint8_t *stack;
     unsigned depth;               /* frame of the instruction executing now */
     uint64_t budget_left;         /* checked variant only */
+    /* Checked variant: ring buffer records reserved and not yet released, with the index of
+     * the reserving call; what is left at the end is discarded, so a bad program cannot
+     * block the ring (the kernel's verifier refuses unreleased references). */
+    unsigned record_count;
+    void *records[INTERP_MAX_RECORDS];
+    size_t record_pc[INTERP_MAX_RECORDS];
 };
 
 typedef int (*interp_exec_fn)(struct interp_state *st, const struct xdpvm_prog *prog,
@@ -90,5 +98,14 @@ void interp_access_fail(const struct interp_state *st, const struct interp_cache
 bool interp_helper_args_ok(const struct interp_state *st, const struct interp_cache *cache,
                            const struct xdpvm_prog *prog, const struct xdpvm_helper *h,
                            const uint64_t regs[6], uint32_t init, size_t pc);
+
+/* Checked executor, after h returned r0: follows ring buffer reservations (h returns one)
+ * and releases (h takes one in r1). False with the run error recorded when too many records
+ * are held at once. */
+bool interp_track_records(struct interp_state *st, const struct xdpvm_helper *h, uint64_t r1,
+                          uint64_t r0, size_t pc);
+/* End of a checked run: discards the records still held; fails the run (unless it failed
+ * already) naming the reserving call. */
+void interp_release_records(struct interp_state *st);
 
 #endif
