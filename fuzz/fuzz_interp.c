@@ -1,11 +1,14 @@
 /* libFuzzer target for the checked interpreter: fuzzed bytecode (unverified) runs on a fuzzed
  * packet through the XDP layer with the XDP helpers and a few maps; it must load or be
- * refused with a sentence, and run to an action or fail with a sentence, never crash.
+ * refused with a sentence, and run to an action or fail with a sentence, never crash. When
+ * the verifier accepts the program, it also runs unchecked (verified), and its checked run
+ * must not have failed on anything but the instruction budget: the verifier's soundness.
  *
  * Input: 2 bytes of packet length (little-endian, capped at the input), the packet, then the
  * program (8-byte instructions). lddw with src=1 (map_fd) or src=2 (map_value) take their imm
  * as an index into the maps below (map_value: plus the second slot's imm as offset), so the
  * fuzzer reaches the map helpers without guessing addresses. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -16,6 +19,7 @@
 #include "helpers/helpers.h"
 #include "interp/interp.h"
 #include "maps/maps.h"
+#include "verifier/verifier.h"
 #include "xdp/xdp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -110,9 +114,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             xdpvm_xdp_run_packet(runner, pkt, pkt_len, &result);
             if (result.error && !result.message[0])
                 __builtin_trap(); /* a failure must say why */
-            if (getenv("XDPVM_FUZZ_VERBOSE")) /* for looking at what a seed does */
-                fprintf(stderr, "%s: return %u %s\n", xdpvm_xdp_outcome_name(result.outcome),
+            bool verbose = getenv("XDPVM_FUZZ_VERBOSE") != NULL; /* what a seed does */
+            if (verbose)
+                fprintf(stderr, "checked: %s: return %u %s\n", xdpvm_xdp_outcome_name(result.outcome),
                         result.ret, result.message);
+            /* A program the verifier accepts runs unchecked too: a memory error there (ASan)
+             * is the verifier's; and the checked run of it may not have failed on memory. */
+            struct xdpvm_verify_result verdict;
+            if (xdpvm_verify(&prog, NULL, &verdict) == 0) {
+                bool memory_error = result.outcome == XDPVM_XDP_OUT_ABORTED && result.error &&
+                                    result.error != -ELOOP;
+                if (verbose || memory_error)
+                    fprintf(stderr, "verifier accepted; the checked run said: %s\n",
+                            result.error ? result.message : "(nothing)");
+                if (memory_error)
+                    __builtin_trap();
+                xdpvm_xdp_run_packet(runner, pkt, pkt_len, &result);
+                if (verbose)
+                    fprintf(stderr, "unchecked: %s: return %u %s\n",
+                            xdpvm_xdp_outcome_name(result.outcome), result.ret, result.message);
+            } else if (verbose) {
+                fprintf(stderr, "verifier: instruction %zu: %s\n", verdict.error_insn, verdict.reason);
+            }
             xdpvm_xdp_runner_free(runner);
         }
         xdpvm_interp_release(&prog);
