@@ -10,7 +10,8 @@
  *    array map: both engines run on the same frame and map (restored in between), with
  *    deterministic stand-ins for the clock and random-number helpers.
  * The programs log registers (and helper arguments) through a helper; logs, packet, map
- * contents and r0 must match. XDPVM_JIT_DIFF_ITERATIONS sets the number of random programs
+ * contents and r0 must match; half of the JIT compilations are blinded.
+ * XDPVM_JIT_DIFF_ITERATIONS sets the number of random programs
  * (`make soak-jit` sets it high). */
 #include <errno.h>
 #include <inttypes.h>
@@ -136,7 +137,8 @@ static void run_engine(const struct xdpvm_insn *insns, size_t count, bool jit, u
                               .helpers = &helper_table};
     snprintf(prog.name, sizeof(prog.name), "%s", jit ? "jit" : "interp");
     if (jit) {
-        out->rc = xdpvm_jit_compile(&prog, NULL, out->error, sizeof(out->error));
+        struct xdpvm_jit_opts opts = {.blind_constants = rnd() & 1}; /* half of them blinded */
+        out->rc = xdpvm_jit_compile(&prog, &opts, out->error, sizeof(out->error));
         if (out->rc)
             return;
     } else {
@@ -497,7 +499,8 @@ static void test_random_programs(void)
             free(insns);
             continue;
         }
-        if (xdpvm_jit_compile(&jit, NULL, err, sizeof(err))) {
+        struct xdpvm_jit_opts jit_opts = {.blind_constants = seed % 2 == 0};
+        if (xdpvm_jit_compile(&jit, &jit_opts, err, sizeof(err))) {
             test_fail(name, "seed %u: JIT refused an accepted program: %s", seed, err);
             failures++;
             xdpvm_interp_release(&interp);

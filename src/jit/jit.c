@@ -724,7 +724,8 @@ minus1_case:
         bind_here(e, done[i]);
 }
 
-/* Shift dst by cl where the count comes from a register (x86 masks the count like the ISA). */
+/* Shift dst by cl where the count comes from a register (x86 masks the count like the ISA).
+ * rcx (BPF r4) is kept in r9 meanwhile, so the count may be in r11 (blinded constants). */
 static void emit_shift_reg(struct emitter *e, const struct insn_ctx *c, int ext)
 {
     bool w = c->is64;
@@ -733,14 +734,12 @@ static void emit_shift_reg(struct emitter *e, const struct insn_ctx *c, int ext)
         emit2(e, 0xd3, modrm(3, ext, c->dst));
         return;
     }
-    emit_mov_rr(e, true, SCRATCH, RCX);
+    emit_mov_rr(e, true, SCRATCH3, RCX);
     emit_mov_rr(e, true, RCX, c->src);
-    int target = c->dst == RCX ? SCRATCH : c->dst;
+    int target = c->dst == RCX ? SCRATCH3 : c->dst; /* dst r4: shift the saved copy */
     emit_rex(e, w, 0, 0, target, false);
     emit2(e, 0xd3, modrm(3, ext, target));
-    emit_mov_rr(e, true, RCX, SCRATCH);
-    if (c->dst == RCX)
-        return; /* rcx now holds the shifted value */
+    emit_mov_rr(e, true, RCX, SCRATCH3);
 }
 
 /* The binary operation of an ALU row, with the source in register src_reg. */
@@ -784,7 +783,8 @@ static int emit_ALU_IMM(struct emitter *e, const struct insn_ctx *c)
     bool w = c->is64;
     int32_t imm = c->d->imm;
     unsigned op = c->info->code & 0xf0;
-    if (op == XDPVM_ALU_LSH || op == XDPVM_ALU_RSH || op == XDPVM_ALU_ARSH) {
+    if ((op == XDPVM_ALU_LSH || op == XDPVM_ALU_RSH || op == XDPVM_ALU_ARSH) &&
+        !e->opts->blind_constants) {
         int ext = op == XDPVM_ALU_LSH ? 4 : op == XDPVM_ALU_RSH ? 5 : 7;
         emit_rex(e, w, 0, 0, c->dst, false);
         emit2(e, 0xc1, modrm(3, ext, c->dst));

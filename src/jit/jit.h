@@ -18,7 +18,7 @@
 struct xdpvm_jit_opts {
     bool blind_constants;   /* like the kernel's bpf_jit_harden: ALU, jump, store and lddw
                              * immediates are XORed with a random key and never appear verbatim
-                             * in executable memory (shift counts, 6 bits, are not) */
+                             * in executable memory */
 };
 
 /* Whether this host can run JIT code (x86-64). When false, callers keep the interpreter and
