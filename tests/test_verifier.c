@@ -407,7 +407,7 @@ static void test_soundness(void)
     char first[4096] = "";
     for (unsigned seed = 1; seed <= programs; seed++) {
         struct randprog_opts ro = {.seed = seed, .blocks = 6 + seed % 14, .array_map = map, .value_size = 32,
-                                   .subprograms = seed % 2 == 0};
+                                   .subprograms = seed % 2 == 0, .callbacks = seed % 3 != 0};
         size_t count;
         struct xdpvm_insn *insns = randprog_generate(&ro, &count);
         if (!insns)

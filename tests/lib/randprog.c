@@ -16,6 +16,8 @@ struct gen {
     /* Local calls made so far: where, and whether r1 holds a pointer to 8 bytes of stack. */
     struct { size_t insn; bool stack_arg; } calls[8];
     unsigned ncalls;
+    size_t callback_refs[4]; /* lddw of each bpf_loop callback */
+    unsigned ncallbacks;
 };
 
 static uint64_t next(struct gen *g)
@@ -296,6 +298,42 @@ static void spill_block(struct gen *g)
     emit(g, XDPVM_CLASS_ST | XDPVM_MODE_MEM | XDPVM_SIZE_DW, 10, 0, -72, 0);
 }
 
+/* bpf_loop over a callback that works on 16 bytes of the caller's stack (fp-64..fp-49). */
+static void bpf_loop_block(struct gen *g)
+{
+    if (!g->opts->callbacks || g->ncallbacks >= sizeof(g->callback_refs) / sizeof(g->callback_refs[0])) {
+        alu_block(g);
+        return;
+    }
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_K, 1, 0, 0, (int32_t)below(g, 20));
+    g->callback_refs[g->ncallbacks++] = g->n;
+    emit_lddw(g, 2, XDPVM_PSEUDO_FUNC, 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_X, 3, 10, 0, 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_ADD | XDPVM_SRC_K, 3, 0, 0, -64);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_K, 4, 0, 0, 0);
+    emit(g, XDPVM_CLASS_JMP | XDPVM_JMP_CALL, 0, 0, 0, 181);
+    reinit_args(g);
+}
+
+/* The callback: r1 = index, r2 = the caller's 16-byte context. It reads and bumps a byte at a
+ * masked index and a counter, and returns 0 or 1; mistakes reach past the context or return 2. */
+static void emit_callback(struct gen *g)
+{
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_X, 3, 1, 0, 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_AND | XDPVM_SRC_K, 3, 0, 0, mistake(g) ? 127 : 15);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_X, 4, 2, 0, 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_ADD | XDPVM_SRC_X, 4, 3, 0, 0);
+    emit(g, XDPVM_CLASS_LDX | XDPVM_MODE_MEM | XDPVM_SIZE_B, 5, 4, 0, 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_ADD | XDPVM_SRC_X, 5, 1, 0, 0);
+    emit(g, XDPVM_CLASS_STX | XDPVM_MODE_MEM | XDPVM_SIZE_B, 4, 5, 0, 0);
+    emit(g, XDPVM_CLASS_LDX | XDPVM_MODE_MEM | XDPVM_SIZE_DW, 5, 2, 8, 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_ADD | XDPVM_SRC_K, 5, 0, 0, 1);
+    emit(g, XDPVM_CLASS_STX | XDPVM_MODE_MEM | XDPVM_SIZE_DW, 2, 5, 8, 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_MOV | XDPVM_SRC_X, 0, 5, 0, 0);
+    emit(g, XDPVM_CLASS_ALU64 | XDPVM_ALU_AND | XDPVM_SRC_K, 0, 0, 0, mistake(g) ? 3 : 1);
+    emit(g, XDPVM_CLASS_JMP | XDPVM_JMP_EXIT, 0, 0, 0, 0);
+}
+
 /* Call a function (emitted after the main program by emit_functions). */
 static void call_block(struct gen *g)
 {
@@ -356,6 +394,12 @@ static void emit_function(struct gen *g, bool stack_arg)
 
 static void emit_functions(struct gen *g)
 {
+    for (unsigned i = 0; i < g->ncallbacks; i++) {
+        size_t start = g->n;
+        emit_callback(g);
+        if (!g->oom)
+            g->insns[g->callback_refs[i]].imm = (int32_t)((int64_t)start - (int64_t)g->callback_refs[i] - 1);
+    }
     for (unsigned i = 0; i < g->ncalls; i++) {
         size_t start = g->n;
         emit_function(g, g->calls[i].stack_arg);
@@ -385,7 +429,9 @@ static void block(struct gen *g)
         linked_bound_block(g);
     else if (kind < 92)
         spill_block(g);
-    else if (kind < 96 && g->depth < 3)
+    else if (kind < 94 && g->depth == 0)
+        bpf_loop_block(g);
+    else if (kind < 97 && g->depth < 3)
         branch_block(g);
     else if (g->depth < 1)
         loop_block(g);

@@ -26,6 +26,7 @@ struct randprog_opts {
     uint32_t value_size;          /* of array_map's values */
     unsigned mistake_percent;     /* chance of a deliberate mistake per block; 0 means 3 */
     bool subprograms;             /* also bpf-to-bpf calls (functions after the main exit) */
+    bool callbacks;               /* also bpf_loop (helper 181) with callbacks on a stack context */
 };
 
 /* A malloc'd program (caller frees) of *count instructions; NULL when out of memory. */
