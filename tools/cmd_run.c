@@ -32,7 +32,8 @@ struct run_args {
     const char *maps_file;
     const char *map_sets[MAX_MAP_SETS];
     unsigned map_set_count;
-    bool json, trace, dump_maps, no_verify, jit, quiet;
+    bool json, trace, dump_maps, no_verify, quiet;
+    enum { ENGINE_AUTO, ENGINE_INTERP, ENGINE_JIT } engine;
     uint32_t ifindex, rxq;
 };
 
@@ -49,7 +50,8 @@ static const char run_usage[] =
     "  --maps-file     entries from JSON: {\"MAP\": [{\"key\": \"HEX\", \"value\": \"HEX\"}, ...]}\n"
     "  --no-verify     skip xdpvm's verifier; the interpreter then checks every access at run\n"
     "                  time (a bad access aborts that packet with an error)\n"
-    "  --jit           run the verified program as x86-64 code (default: --interp)\n"
+    "  --jit           run the verified program as x86-64 code (the default for verified\n"
+    "                  programs on x86-64; --interp runs the interpreter instead)\n"
     "  --quiet         no progress line and no per-packet exception messages on stderr\n"
     "  --ifindex/--rxq xdp_md.ingress_ifindex (default 1, lo, as the kernel's test run) and\n"
     "                  rx_queue_index (default 0)\n";
@@ -114,8 +116,8 @@ static int parse_args(int argc, char **argv, struct run_args *args)
             else if (!strcmp(a, "--trace")) args->trace = true;
             else if (!strcmp(a, "--dump-maps")) args->dump_maps = true;
             else if (!strcmp(a, "--no-verify")) args->no_verify = true;
-            else if (!strcmp(a, "--interp")) args->jit = false;
-            else if (!strcmp(a, "--jit")) args->jit = true;
+            else if (!strcmp(a, "--interp")) args->engine = ENGINE_INTERP;
+            else if (!strcmp(a, "--jit")) args->engine = ENGINE_JIT;
             else if (!strcmp(a, "--quiet")) args->quiet = true;
             else if (a[0] == '-' && a[1])
                 return usage_error("unknown option '%s'", a);
@@ -574,7 +576,10 @@ int cmd_run(int argc, char **argv)
     if (!args.no_verify &&
         verify_for_run(obj, args.object, program, " (--no-verify runs it in the checked interpreter)") < 0)
         goto out;
-    if (args.jit) {
+    /* Verified programs run JIT-compiled unless --interp says otherwise; without --jit, a host
+     * the JIT cannot serve falls back to the interpreter with a message. */
+    bool want_jit = args.engine == ENGINE_JIT || (args.engine == ENGINE_AUTO && prog->verified);
+    if (want_jit) {
         char jit_err[256];
         struct xdpvm_jit_opts jopts = {0};
         if (!prog->verified) {
@@ -582,14 +587,21 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
         if (!xdpvm_jit_available()) {
-            cli_error("--jit: the JIT targets x86-64, not this host");
-            goto out;
+            if (args.engine == ENGINE_JIT) {
+                cli_error("--jit: the JIT targets x86-64, not this host");
+                goto out;
+            }
+            fprintf(stderr, "xdpvm: the JIT targets x86-64, not this host: using the interpreter\n");
+        } else if (xdpvm_jit_compile(prog, &jopts, jit_err, sizeof(jit_err)) < 0) {
+            if (args.engine == ENGINE_JIT) {
+                cli_error("%s: program '%s': %s", args.object, xdpvm_program__name(program), jit_err);
+                goto out;
+            }
+            fprintf(stderr, "xdpvm: %s: program '%s': JIT failed (%s): using the interpreter\n",
+                    args.object, xdpvm_program__name(program), jit_err);
+        } else {
+            jitted = prog;
         }
-        if (xdpvm_jit_compile(prog, &jopts, jit_err, sizeof(jit_err)) < 0) {
-            cli_error("%s: program '%s': %s", args.object, xdpvm_program__name(program), jit_err);
-            goto out;
-        }
-        jitted = prog;
     }
 
     for (unsigned i = 0; i < args.map_set_count; i++)
