@@ -5,6 +5,7 @@
  *    every abstract result must contain every concrete result;
  *  - robustness: random instruction words never crash the verifier. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,6 +447,64 @@ static void test_soundness(void)
     xdpvm_map_free(map);
 }
 
+/* ---- concurrency: verifications of different programs may run at once ---- */
+
+struct parallel_job {
+    struct verifier_env *venv;
+    unsigned seed0, mismatches;
+    bool expected[64];
+};
+
+static void *verify_batch(void *arg)
+{
+    struct parallel_job *job = arg;
+    for (unsigned round = 0; round < 4; round++) {
+        for (unsigned i = 0; i < 64; i++) {
+            struct randprog_opts ro = {.seed = job->seed0 + i, .blocks = 10, .array_map = job->venv->maps[0],
+                                       .value_size = 16, .subprograms = true};
+            size_t n;
+            struct xdpvm_insn *insns = randprog_generate(&ro, &n);
+            if (!insns)
+                continue;
+            struct xdpvm_prog prog = {.type = XDPVM_PROG_XDP, .insns = insns, .count = n, .maps = job->venv->maps,
+                                      .map_count = VERIFIER_ENV_MAPS, .helpers = &job->venv->helpers};
+            struct xdpvm_verify_result res;
+            xdpvm_verify(&prog, NULL, &res);
+            if (round == 0)
+                job->expected[i] = res.accepted;
+            else if (job->expected[i] != res.accepted)
+                job->mismatches++;
+            free(insns);
+        }
+    }
+    return NULL;
+}
+
+static void test_parallel(void)
+{
+    struct verifier_env venv;
+    char err[256];
+    if (verifier_env_init(&venv, err, sizeof(err))) {
+        test_fail("parallel_verification", "%s", err);
+        return;
+    }
+    struct parallel_job jobs[4];
+    pthread_t threads[4];
+    unsigned started = 0, mismatches = 0;
+    for (unsigned t = 0; t < 4; t++) {
+        jobs[t] = (struct parallel_job){.venv = &venv, .seed0 = 900 + t * 64};
+        if (pthread_create(&threads[t], NULL, verify_batch, &jobs[t]) == 0)
+            started++;
+    }
+    for (unsigned t = 0; t < started; t++) {
+        pthread_join(threads[t], NULL);
+        mismatches += jobs[t].mismatches;
+    }
+    test_check(started == 4 && mismatches == 0, "parallel_verification",
+               "%u threads started, %u verdicts changed between rounds", started, mismatches);
+    verifier_env_free(&venv);
+}
+
 int main(void)
 {
     test_tnum_basics();
@@ -454,5 +513,6 @@ int main(void)
     test_log_contents();
     test_random_words();
     test_soundness();
+    test_parallel();
     return test_exit_code();
 }
