@@ -80,7 +80,8 @@ build/libxdpvm.so: $(patsubst %.c,build/obj/%.o,$(LIB_SRCS))
 build/bpf/%.o: %.bpf.c | deps
 	@mkdir -p $(dir $@)
 	@echo "  BPF     $@"
-	$(Q)$(BPF_CC) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(BPF_CC) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+-include $(shell find build/bpf -name '*.d' 2>/dev/null)
 
 TEST_BINS   := $(patsubst tests/%.c,build/tests/%,$(TEST_SRCS))
 SANTEST_BINS:= $(patsubst tests/%.c,build-san/tests/%,$(TEST_SRCS))
