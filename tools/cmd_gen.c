@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/io.h"
 #include "io/port.h"
 
 struct gen_packet {
@@ -45,26 +45,19 @@ static void sleep_until(double when)
 /* Every packet of the capture, in memory. Packets too big for a frame are skipped (counted). */
 static int load_pcap(const char *path, struct gen_packet **out, size_t *count, size_t *skipped)
 {
-    char errbuf[PCAP_ERRBUF_SIZE];
-    pcap_t *pcap = pcap_open_offline(path, errbuf);
-    if (!pcap) {
-        cli_error("cannot read '%s': %s", path, errbuf);
-        return -1;
-    }
-    if (pcap_datalink(pcap) != DLT_EN10MB) {
-        cli_error("'%s' is not a capture of Ethernet frames (link type %s)", path,
-                  pcap_datalink_val_to_name(pcap_datalink(pcap)));
-        pcap_close(pcap);
+    char err[512];
+    struct xdpvm_pcap_reader *reader = xdpvm_pcap_open(path, err, sizeof(err));
+    if (!reader) {
+        cli_error("gen: %s", err);
         return -1;
     }
     struct gen_packet *packets = NULL;
     size_t n = 0, cap = 0;
     *skipped = 0;
-    struct pcap_pkthdr *hdr;
-    const u_char *data;
+    struct xdpvm_packet pkt;
     int rc;
-    while ((rc = pcap_next_ex(pcap, &hdr, &data)) == 1) {
-        if (hdr->caplen < 14 || hdr->caplen > XDPVM_PORT_FRAME_SIZE - XDPVM_PORT_HEADROOM) {
+    while ((rc = xdpvm_pcap_next(reader, &pkt, err, sizeof(err))) == 1) {
+        if (pkt.caplen < 14 || pkt.caplen > XDPVM_PORT_FRAME_SIZE - XDPVM_PORT_HEADROOM) {
             (*skipped)++;
             continue;
         }
@@ -75,19 +68,18 @@ static int load_pcap(const char *path, struct gen_packet **out, size_t *count, s
                 goto oom;
             packets = grown;
         }
-        packets[n].data = malloc(hdr->caplen);
+        packets[n].data = malloc(pkt.caplen);
         if (!packets[n].data)
             goto oom;
-        memcpy(packets[n].data, data, hdr->caplen);
-        packets[n].len = hdr->caplen;
+        memcpy(packets[n].data, pkt.data, pkt.caplen);
+        packets[n].len = pkt.caplen;
         n++;
     }
-    if (rc == -1)
-        fprintf(stderr, "xdpvm gen: warning: '%s' is damaged after packet %zu: %s; sending the "
-                        "%zu packets read\n", path, n + *skipped, pcap_geterr(pcap), n);
-    pcap_close(pcap);
+    if (rc < 0)
+        fprintf(stderr, "xdpvm gen: warning: %s; sending the %zu packets read\n", err, n);
+    xdpvm_pcap_close(reader);
     if (!n) {
-        cli_error("'%s' has no packet that fits a frame (14..%u bytes)", path,
+        cli_error("gen: '%s' has no packet that fits a frame (14..%u bytes)", path,
                   XDPVM_PORT_FRAME_SIZE - XDPVM_PORT_HEADROOM);
         free(packets);
         return -1;
@@ -96,11 +88,11 @@ static int load_pcap(const char *path, struct gen_packet **out, size_t *count, s
     *count = n;
     return 0;
 oom:
-    cli_error("out of memory reading '%s'", path);
+    cli_error("gen: out of memory reading '%s'", path);
     for (size_t i = 0; i < n; i++)
         free(packets[i].data);
     free(packets);
-    pcap_close(pcap);
+    xdpvm_pcap_close(reader);
     return -1;
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <net/if_arp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,7 +177,7 @@ int xdpvm_tap_open(const char *port_ifname, char *name_out, size_t name_size, ch
     if (xdpvm_iface_mac(port_ifname, mac) == 0) {
         memset(&req, 0, sizeof(req));
         snprintf(req.ifr_name, sizeof(req.ifr_name), "%s", name);
-        req.ifr_hwaddr.sa_family = 1; /* ARPHRD_ETHER */
+        req.ifr_hwaddr.sa_family = ARPHRD_ETHER;
         memcpy(req.ifr_hwaddr.sa_data, mac, 6);
         int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (sock >= 0) {
