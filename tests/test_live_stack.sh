@@ -82,14 +82,20 @@ else
     capture_stop "$CAPTURE_PID"
   fi
   status=$(kx r "$XDPVM" status --dev pa --json 2>&1)
+  hops=$(kx r "$XDPVM" map dump --dev pa --map next_hops 2>&1)
   kx r "$XDPVM" detach --dev pa >/dev/null 2>&1
+  # Detached: no program on pa, no pins left.
+  detached=yes
+  ip -n "$NS_r" link show pa | grep -q 'prog/xdp' && detached="no: program still on pa"
+  [ -e /sys/fs/bpf/xdpvm/pa ] && detached="no: pins left in /sys/fs/bpf/xdpvm/pa"
   kx b "$XDPVM" detach --dev vb >/dev/null 2>&1
   user=$($PY dump "$LIVE_TMP/router-userspace.pcapng" --smac "$PB")
   kern=$($PY dump "$cap" --smac "$PB")
-  if [ -n "$kern" ] && [ "$user" = "$kern" ] && [[ "$status" == *'"drop":10,'*'"redirect":30'* ]]; then
+  if [ -n "$kern" ] && [ "$user" = "$kern" ] && [[ "$status" == *'"drop":10,'*'"redirect":30'* ]] &&
+     [[ "$hops" == *"key: 0a 02 00 02"*"Found 1 element"* ]] && [ "$detached" = yes ]; then
     pass live_kernel_attach_same_bytes
   else
-    fail live_kernel_attach_same_bytes "kernel sent $(echo "$kern" | grep -c .) packets, user space $(echo "$user" | grep -c .); equal: $([ "$user" = "$kern" ] && echo yes || echo no); status: $status; sink attach: $sink"
+    fail live_kernel_attach_same_bytes "kernel sent $(echo "$kern" | grep -c .) packets, user space $(echo "$user" | grep -c .); equal: $([ "$user" = "$kern" ] && echo yes || echo no); status: $status; map dump: $hops; detached: $detached; sink attach: $sink"
   fi
 fi
 
