@@ -24,8 +24,27 @@
 
 /* ---- rule table ---- */
 
+/* A rule named "name [tc]" or "name [socket]" is a tc or socket filter program; else XDP. */
+static enum xdpvm_prog_type rule_type(const char *rule)
+{
+    if (strstr(rule, "[tc]"))
+        return XDPVM_PROG_SCHED_CLS;
+    if (strstr(rule, "[socket]"))
+        return XDPVM_PROG_SOCKET_FILTER;
+    return XDPVM_PROG_XDP;
+}
+
+static int verify_text_as(struct verifier_env *venv, enum xdpvm_prog_type type, const char *text,
+                          struct xdpvm_verify_result *res, char *err, size_t err_size, FILE *log);
+
 static int verify_text(struct verifier_env *venv, const char *text, struct xdpvm_verify_result *res, char *err,
                        size_t err_size, FILE *log)
+{
+    return verify_text_as(venv, XDPVM_PROG_XDP, text, res, err, err_size, log);
+}
+
+static int verify_text_as(struct verifier_env *venv, enum xdpvm_prog_type type, const char *text,
+                          struct xdpvm_verify_result *res, char *err, size_t err_size, FILE *log)
 {
     struct xdpvm_insn *insns;
     size_t count;
@@ -35,7 +54,7 @@ static int verify_text(struct verifier_env *venv, const char *text, struct xdpvm
         return -1;
     }
     verifier_env_link(venv, insns, count);
-    struct xdpvm_prog prog = {.type = XDPVM_PROG_XDP, .insns = insns, .count = count, .maps = venv->maps,
+    struct xdpvm_prog prog = {.type = type, .insns = insns, .count = count, .maps = venv->maps,
                               .map_count = VERIFIER_ENV_MAPS, .helpers = &venv->helpers};
     snprintf(prog.name, sizeof(prog.name), "rule");
     struct xdpvm_verify_opts opts = {.log_level = log ? 1 : 0, .log = log};
@@ -52,8 +71,9 @@ static void run_rule(const char *rule, const char *reason, const char *reject_te
     struct verifier_env *venv = arg;
     char name[160], err[256] = "";
     struct xdpvm_verify_result res;
+    enum xdpvm_prog_type type = rule_type(rule);
     snprintf(name, sizeof(name), "rule_%s_rejected", rule);
-    if (verify_text(venv, reject_text, &res, err, sizeof(err), NULL) || err[0])
+    if (verify_text_as(venv, type, reject_text, &res, err, sizeof(err), NULL) || err[0])
         test_fail(name, "%s", err);
     else if (res.accepted)
         test_fail(name, "accepted, expected rejection with \"%s\"", reason);
@@ -62,7 +82,7 @@ static void run_rule(const char *rule, const char *reason, const char *reject_te
                    res.error_insn, reason);
     snprintf(name, sizeof(name), "rule_%s_fixed_accepted", rule);
     err[0] = 0;
-    if (verify_text(venv, accept_text, &res, err, sizeof(err), NULL) || err[0])
+    if (verify_text_as(venv, type, accept_text, &res, err, sizeof(err), NULL) || err[0])
         test_fail(name, "%s", err);
     else
         test_check(res.accepted, name, "rejected at insn %zu: %s", res.error_insn, res.reason);

@@ -320,7 +320,8 @@ struct kernel_rules {
 };
 
 /* 1: accepted, 0: rejected, -1: could not ask (with why). */
-static int kernel_verdict(struct kernel_rules *k, const char *text, char *why, size_t why_size)
+static int kernel_verdict(struct kernel_rules *k, enum bpf_prog_type type, const char *text, char *why,
+                          size_t why_size)
 {
     struct xdpvm_insn *insns;
     size_t count;
@@ -344,11 +345,11 @@ static int kernel_verdict(struct kernel_rules *k, const char *text, char *why, s
     }
     LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = k->log, .log_size = (uint32_t)k->log_size, .log_level = 1);
     k->log[0] = 0;
-    int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "rule", "GPL", (const struct bpf_insn *)insns, count, &opts);
+    int fd = bpf_prog_load(type, "rule", "GPL", (const struct bpf_insn *)insns, count, &opts);
     if (fd < 0 && errno == ENOSPC) {
         /* The log did not fit, which hides the verdict: ask again without a log. */
         LIBBPF_OPTS(bpf_prog_load_opts, quiet);
-        fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "rule", "GPL", (const struct bpf_insn *)insns, count, &quiet);
+        fd = bpf_prog_load(type, "rule", "GPL", (const struct bpf_insn *)insns, count, &quiet);
         if (fd < 0)
             snprintf(k->log, k->log_size, "(rejected; the log did not fit: %s)", strerror(errno));
     }
@@ -377,8 +378,10 @@ static void kernel_rule(const char *rule, const char *reason, const char *reject
     for (size_t i = 0; stricter_than_kernel[i].program; i++)
         if (!strcmp(stricter_than_kernel[i].program, rule))
             stricter = stricter_than_kernel[i].why;
+    enum bpf_prog_type type = strstr(rule, "[tc]") ? BPF_PROG_TYPE_SCHED_CLS
+                            : strstr(rule, "[socket]") ? BPF_PROG_TYPE_SOCKET_FILTER : BPF_PROG_TYPE_XDP;
     snprintf(name, sizeof(name), "kernel_rule_%s_rejected", rule);
-    int v = kernel_verdict(k, reject_text, why, sizeof(why));
+    int v = kernel_verdict(k, type, reject_text, why, sizeof(why));
     if (v < 0)
         test_skip(name, "%s", why);
     else if (v == 0)
@@ -388,7 +391,7 @@ static void kernel_rule(const char *rule, const char *reason, const char *reject
     else
         test_fail(name, "the kernel accepted the program xdpvm rejects (\"%s\")", reason);
     snprintf(name, sizeof(name), "kernel_rule_%s_fixed_accepted", rule);
-    v = kernel_verdict(k, accept_text, why, sizeof(why));
+    v = kernel_verdict(k, type, accept_text, why, sizeof(why));
     if (v < 0) {
         test_skip(name, "%s", why);
     } else {
