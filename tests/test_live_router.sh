@@ -14,11 +14,11 @@ live_require "${cases[@]}" || exit 0
 macswap_case() { # mode
   local mode=$1 name=live_macswap_$1 cap="$LIVE_TMP/macswap-$1.pcapng"
   LIVE_CASE=$name
-  capture_start a va "$cap" || { fail "$name" "dumpcap did not start"; return; }
-  if ! run_start r "$LIVE_TMP/macswap-$mode" "$BPF_DIR/examples/macswap.o" --dev pa --mode "$mode" --json; then
+  capture_start a ${VA_IF} "$cap" || { fail "$name" "dumpcap did not start"; return; }
+  if ! run_start r "$LIVE_TMP/macswap-$mode" "$BPF_DIR/examples/macswap.o" --dev ${PA_IF} --mode "$mode" --json; then
     fail "$name" "xdpvm run did not start: $(tail -3 "$RUN_ERR")"; capture_stop "$CAPTURE_PID"; return
   fi
-  nsx a "$XDPVM" gen --dev va --in "$IN" --count 40 >/dev/null 2>&1
+  nsx a "$XDPVM" gen --dev ${VA_IF} --in "$IN" --count 40 >/dev/null 2>&1
   sleep 0.5
   run_stop
   capture_stop "$CAPTURE_PID"
@@ -40,8 +40,8 @@ macswap_case afpacket
 
 # The next hop's port is not one of xdpvm's ports: redirect errors, as in the kernel.
 LIVE_CASE=live_redirect_unknown_target
-if run_start r "$LIVE_TMP/unknown" "$BPF_DIR/examples/router.o" --dev pa --json --quiet "${ROUTER_MAPS[@]}"; then
-  nsx a "$XDPVM" gen --dev va --in "$IN" --count 40 >/dev/null 2>&1
+if run_start r "$LIVE_TMP/unknown" "$BPF_DIR/examples/router.o" --dev ${PA_IF} --json --quiet "${ROUTER_MAPS[@]}"; then
+  nsx a "$XDPVM" gen --dev ${VA_IF} --in "$IN" --count 40 >/dev/null 2>&1
   sleep 0.4
   run_stop
   if [ "$RUN_RC" = 0 ] && [ "$(json_field "$RUN_OUT" redirect_error)" = 30 ] &&
@@ -56,12 +56,12 @@ fi
 
 # XDP_ABORTED: counted, dropped, reported on stderr.
 LIVE_CASE=live_aborted
-if run_start r "$LIVE_TMP/abort" "$BPF_DIR/tests/bpf/live_abort.o" --dev pa --json; then
-  nsx a "$XDPVM" gen --dev va --in "$IN" --count 40 >/dev/null 2>&1
+if run_start r "$LIVE_TMP/abort" "$BPF_DIR/tests/bpf/live_abort.o" --dev ${PA_IF} --json; then
+  nsx a "$XDPVM" gen --dev ${VA_IF} --in "$IN" --count 40 >/dev/null 2>&1
   sleep 0.4
   run_stop
   if [ "$RUN_RC" = 0 ] && [ "$(json_field "$RUN_OUT" aborted)" = 40 ] && [ "$(json_field "$RUN_OUT" sent)" = 0 ] &&
-     grep -q "pa queue 0: the program returned XDP_ABORTED" "$RUN_ERR"; then
+     grep -q "${PA_IF} queue 0: the program returned XDP_ABORTED" "$RUN_ERR"; then
     pass live_aborted
   else
     fail live_aborted "rc $RUN_RC: $(head -c 400 "$RUN_OUT") $(grep -m1 ABORTED "$RUN_ERR")"
@@ -76,8 +76,8 @@ LIVE_CASE=live_afpacket_vlan_kept
 VIN="$LIVE_TMP/vlan.pcap"
 $PY make "$VIN" --smac "$VA" --dmac "$PA" --src 10.1.0.2 --dst 10.2.0.2 --count 10 --vlan 42
 cap="$LIVE_TMP/vlan.pcapng"
-if capture_start a va "$cap" && run_start r "$LIVE_TMP/vlan" "$BPF_DIR/examples/macswap.o" --dev pa --mode afpacket --json; then
-  nsx a "$XDPVM" gen --dev va --in "$VIN" --count 10 >/dev/null 2>&1
+if capture_start a ${VA_IF} "$cap" && run_start r "$LIVE_TMP/vlan" "$BPF_DIR/examples/macswap.o" --dev ${PA_IF} --mode afpacket --json; then
+  nsx a "$XDPVM" gen --dev ${VA_IF} --in "$VIN" --count 10 >/dev/null 2>&1
   sleep 0.5
   run_stop
   capture_stop "$CAPTURE_PID"
