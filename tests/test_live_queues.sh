@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib/netns.sh"
 . "$(dirname "$0")/lib/live_run.sh"
 PY="python3 $LIVE_ROOT/tests/lib/live_pcap.py"
-cases=(live_two_queues_percpu live_busy_poll live_auto_fallback live_port_down live_not_root)
+cases=(live_two_queues_percpu live_two_queues_afpacket live_busy_poll live_auto_fallback live_port_down live_not_root)
 live_require "${cases[@]}" || exit 0
 
 ns_add g; ns_add d
@@ -52,6 +52,24 @@ EOF
   fi
 else
   fail live_two_queues_percpu "xdpvm run did not start: $(tail -3 "$RUN_ERR")"
+fi
+
+# AF_PACKET has no per-queue sockets: the workers' sockets split the interface's packets by RX
+# queue (PACKET_FANOUT_QM) instead of each seeing every packet.
+LIVE_CASE=live_two_queues_afpacket
+if run_start d "$LIVE_TMP/q2p" "$DROP" --dev pd --queues 2 --mode afpacket --json --no-tap --dump-maps; then
+  nsx g "$XDPVM" gen --dev vg --queue 0 --in "$IN" --count 300 >/dev/null 2>&1
+  nsx g "$XDPVM" gen --dev vg --queue 1 --in "$IN" --count 200 >/dev/null 2>&1
+  sleep 0.5
+  run_stop
+  received=$(grep -o '"received":[0-9]*' "$RUN_OUT" | head -1 | cut -d: -f2)
+  if [ "$RUN_RC" = 0 ] && [ "$received" = 500 ]; then
+    pass live_two_queues_afpacket
+  else
+    fail live_two_queues_afpacket "rc $RUN_RC, received $received (want 500, each frame once): $(tail -2 "$RUN_ERR")"
+  fi
+else
+  fail live_two_queues_afpacket "xdpvm run did not start: $(tail -3 "$RUN_ERR")"
 fi
 
 LIVE_CASE=live_busy_poll

@@ -106,6 +106,14 @@ int xdpvm_afpacket_open(struct xdpvm_port *port, char *err, size_t err_size)
                  strerror(errno));
         goto fail;
     }
+    if (port->opts.rx && port->opts.fanout_group) {
+        int fanout = port->opts.fanout_group | (PACKET_FANOUT_QM << 16);
+        if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) < 0) {
+            snprintf(err, err_size, "'%s' queue %u: cannot split packets between workers "
+                     "(PACKET_FANOUT): %s", port->ifname, port->queue, strerror(errno));
+            goto fail;
+        }
+    }
     if (port->opts.busy_poll) {
         int usec = 20;
         (void)setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &usec, sizeof(usec));

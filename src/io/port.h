@@ -73,6 +73,10 @@ struct xdpvm_port_opts {
     bool busy_poll;             /* SO_BUSY_POLL and spinning instead of sleeping in poll() */
     bool skb_mode;              /* AF_XDP: libxdp's redirect program in skb (generic) mode */
     uint32_t ring_size;         /* descriptors per ring; 0: 2048 */
+    /* AF_PACKET with several queues: sockets of one interface sharing this (non-zero) group
+     * split its packets by RX queue (PACKET_FANOUT_QM) instead of each getting all of them.
+     * Join in queue order. */
+    uint16_t fanout_group;
 };
 
 struct xdpvm_port_stats {

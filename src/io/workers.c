@@ -332,6 +332,8 @@ struct xdpvm_live *xdpvm_live_start(const struct xdpvm_live_opts *opts, char *no
             struct xdpvm_port_opts popts = {
                 .ifname = opts->ifnames[p], .queue = q, .mode = mode, .rx = true, .tx = true,
                 .busy_poll = opts->busy_poll, .skb_mode = opts->skb_mode, .ring_size = 4096,
+                /* One group per interface and process; workers join in queue order. */
+                .fanout_group = queues > 1 ? (uint16_t)((getpid() * 31u + live->ports[p].ifindex) | 1u) : 0,
             };
             char port_note[512];
             w->ports[p].port = xdpvm_port_open(&popts, &w->pool, port_note, sizeof(port_note), err, err_size);
