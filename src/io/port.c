@@ -156,8 +156,8 @@ int xdpvm_tap_open(const char *port_ifname, char *name_out, size_t name_size, ch
     snprintf(name, sizeof(name), "xv-%s", port_ifname);
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        snprintf(err, err_size, "cannot open /dev/net/tun for the XDP_PASS device of '%s': %s",
-                 port_ifname, strerror(errno));
+        snprintf(err, err_size, "cannot open /dev/net/tun for the XDP_PASS device of '%s': %s "
+                 "(--no-tap drops XDP_PASS frames instead)", port_ifname, strerror(errno));
         return -1;
     }
     struct ifreq ifr;
@@ -165,8 +165,8 @@ int xdpvm_tap_open(const char *port_ifname, char *name_out, size_t name_size, ch
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        snprintf(err, err_size, "cannot create TAP device '%s' for the XDP_PASS packets of '%s': %s",
-                 name, port_ifname, strerror(errno));
+        snprintf(err, err_size, "cannot create TAP device '%s' for the XDP_PASS packets of '%s': %s "
+                 "(--no-tap drops XDP_PASS frames instead)", name, port_ifname, strerror(errno));
         close(fd);
         return -1;
     }
