@@ -14,6 +14,7 @@
 
 #include "helpers/helpers.h"
 #include "interp/interp.h"
+#include "io/io.h"
 #include "isa/asm.h"
 #include "maps/maps.h"
 #include "xdp/xdp.h"
@@ -542,6 +543,58 @@ static void test_random_programs(void)
            failed, refused, example);
 }
 
+/* Some random programs over every packet of the bundled capture, one runner per program (the
+ * way `xdpvm run` goes through a capture). */
+static void test_random_over_capture(void)
+{
+    char path[512], err[512];
+    snprintf(path, sizeof(path), "%s/build/data/mixed.pcap", test_root_dir());
+    struct xdpvm_pcap_reader *reader = xdpvm_pcap_open(path, err, sizeof(err));
+    if (!reader) {
+        test_fail("random_programs_over_capture", "%s", err);
+        return;
+    }
+    enum { MAX_PACKETS = 256 };
+    static uint8_t packets[MAX_PACKETS][2048];
+    static uint32_t lengths[MAX_PACKETS];
+    size_t count = 0;
+    struct xdpvm_packet p;
+    while (count < MAX_PACKETS && xdpvm_pcap_next(reader, &p, err, sizeof(err)) == 1) {
+        lengths[count] = p.caplen < sizeof(packets[0]) ? p.caplen : sizeof(packets[0]);
+        memcpy(packets[count], p.data, lengths[count]);
+        count++;
+    }
+    xdpvm_pcap_close(reader);
+    unsigned programs = test_sanitized() ? 40 : 200, runs = 0, silent = 0;
+    struct xdpvm_insn insns[256];
+    rng_state = 0x2545f4914f6cdd1dull;
+    FILE *trace = fopen("/dev/null", "w");
+    for (unsigned i = 0; i < programs; i++) {
+        size_t n = random_program(insns, sizeof(insns) / sizeof(insns[0]));
+        struct xdpvm_prog prog = {.type = XDPVM_PROG_XDP, .insns = insns, .count = n, .maps = maps,
+                                  .map_count = M_COUNT, .helpers = xdpvm_helpers_for(XDPVM_PROG_XDP),
+                                  .exec = xdpvm_interp_run};
+        if (xdpvm_interp_prepare(&prog, err, sizeof(err)))
+            continue;
+        struct xdpvm_xdp_opts opts = {.ingress_ifindex = 1, .trace = trace, .insn_budget = 100000};
+        struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, &opts, err, sizeof(err));
+        for (size_t k = 0; runner && k < count; k++) {
+            struct xdpvm_xdp_result res;
+            xdpvm_xdp_run_packet(runner, packets[k], lengths[k], &res);
+            silent += res.error && !res.message[0];
+            runs++;
+        }
+        xdpvm_xdp_runner_free(runner);
+        xdpvm_interp_release(&prog);
+        xdpvm_ringbuf_consume(maps[M_RINGBUF], NULL, NULL);
+    }
+    if (trace)
+        fclose(trace);
+    printf("# %u random programs over %zu packets of the capture: %u runs\n", programs, count, runs);
+    test_check(count > 0 && runs > 0 && silent == 0, "random_programs_over_capture",
+               "%zu packets, %u runs, %u failures without a message", count, runs, silent);
+}
+
 int main(void)
 {
     if (!maps_create())
@@ -552,6 +605,7 @@ int main(void)
     test_ringbuf_args();
     test_trace_pointers();
     test_random_programs();
+    test_random_over_capture();
     maps_free();
     return test_exit_code();
 }
