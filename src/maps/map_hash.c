@@ -206,7 +206,7 @@ static int hash_init(struct xdpvm_map *map, char *err, size_t err_size)
         free(ht->elems);
         free(ht->keys);
         free(ht);
-        free(map->arena);
+        xdpvm_map_arena_free(map->arena, map->arena_size);
         map->arena = NULL;
         goto oom;
     }

@@ -50,8 +50,13 @@ extern const struct map_ops xdpvm_array_ops, xdpvm_percpu_array_ops, xdpvm_prog_
     xdpvm_devmap_ops, xdpvm_xskmap_ops, xdpvm_hash_ops, xdpvm_lpm_ops, xdpvm_ringbuf_ops,
     xdpvm_queue_ops;
 
-/* Zeroed arena of len bytes, 64-byte aligned (never NULL-sized). NULL when out of memory. */
+/* Zeroed arena of len bytes, 64-byte aligned (never NULL-sized). NULL when out of memory.
+ * Large arenas come straight from mmap, whose pages are zero until first touched, so that a
+ * map declared huge (a damaged object, say) costs address space only; the kernel's own
+ * preallocation would be charged to a memory cgroup instead. Free with xdpvm_map_arena_free
+ * and the same len. */
 void *xdpvm_map_arena_alloc(size_t len);
+void xdpvm_map_arena_free(void *arena, size_t len);
 
 static inline uint32_t map_round8(uint32_t n) { return (n + 7u) & ~7u; }
 

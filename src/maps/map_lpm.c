@@ -157,7 +157,7 @@ static int lpm_init(struct xdpvm_map *map, char *err, size_t err_size)
         free(t->free_nodes);
         free(t->free_slots);
         free(t);
-        free(map->arena);
+        xdpvm_map_arena_free(map->arena, map->arena_size);
         map->arena = NULL;
         goto oom;
     }

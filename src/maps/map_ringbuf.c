@@ -61,7 +61,7 @@ static int ringbuf_init(struct xdpvm_map *map, char *err, size_t err_size)
     uint8_t *allocation = xdpvm_map_arena_alloc(2 * (size_t)size);
     if (!rb || !allocation) {
         free(rb);
-        free(allocation);
+        xdpvm_map_arena_free(allocation, 2 * (size_t)size);
         snprintf(err, err_size, "out of memory for %u bytes", size);
         return -ENOMEM;
     }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Kernel names (BPF_MAP_TYPE_<upper>) of every type up to BPF_MAP_TYPE_ARENA, so an
  * unsupported type can be named in errors. */
@@ -54,15 +55,31 @@ bool xdpvm_map_is_percpu(uint32_t type)
            type == XDPVM_MAP_LRU_PERCPU_HASH;
 }
 
+/* From this size on, an arena is its own mapping (page-aligned, so 64-byte aligned too). */
+#define ARENA_MMAP_MIN ((size_t)1 << 20)
+
 void *xdpvm_map_arena_alloc(size_t len)
 {
     size_t rounded = (len + 63) & ~(size_t)63;
     if (rounded < len)
         return NULL;
+    if (rounded >= ARENA_MMAP_MIN) {
+        void *p = mmap(NULL, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
     void *p = aligned_alloc(64, rounded ? rounded : 64);
     if (p)
         memset(p, 0, rounded ? rounded : 64);
     return p;
+}
+
+void xdpvm_map_arena_free(void *arena, size_t len)
+{
+    size_t rounded = (len + 63) & ~(size_t)63;
+    if (arena && rounded >= ARENA_MMAP_MIN)
+        munmap(arena, rounded);
+    else
+        free(arena);
 }
 
 struct xdpvm_map *xdpvm_map_create(const struct xdpvm_map_spec *spec, unsigned ncpus, char *err,
@@ -115,7 +132,7 @@ void xdpvm_map_free(struct xdpvm_map *map)
     if (!map)
         return;
     map->ops->destroy(map);
-    free(map->arena);
+    xdpvm_map_arena_free(map->arena, map->arena_size);
     free(map);
 }
 
