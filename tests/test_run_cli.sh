@@ -114,6 +114,13 @@ lines=$(grep -c '^packet [0-9]*: ' "$tmp/trace.out")
 prints=$(grep -c 'trace: .*frame of [0-9]* bytes' "$tmp/trace.out")
 why="$lines packet lines, $prints trace_printk lines, want $total each; $(grep -m1 '^packet 1:' -A2 "$tmp/trace.out")"
 [ "$lines" -eq "$total" ] && [ "$prints" -eq "$total" ]; verdict run_cli_trace
+# Each packet's trace is exactly its own output: one line naming its length, nothing left
+# over from an earlier (longer) packet's output.
+why=$(awk '/^packet [0-9]+: / { if (want != "") { print "packet " n ": no trace line"; exit }
+                                  n = $2; sub(/:$/, "", n); want = "  trace: frame of " $(NF-3) " bytes"; next }
+           /^  trace: / { if ($0 != want) { print "packet " n ": \"" $0 "\", want \"" want "\""; exit }
+                          want = ""; next }' "$tmp/trace.out")
+[ -z "$why" ]; verdict run_cli_trace_only_this_packets_output
 why="$(grep -m1 '(7)' "$tmp/trace.out")"
 grep -q 'packet [0-9]*: ? (7) -> invalid' "$tmp/trace.out"; verdict run_cli_trace_names_invalid_action
 

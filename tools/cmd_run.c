@@ -672,15 +672,17 @@ int cmd_run(int argc, char **argv)
             fputc('\n', human);
             if (result.message[0])
                 fprintf(human, "  %s\n", result.message);
-            for (char *line = trace.buf; line && *line;) {
-                char *nl = strchr(line, '\n');
-                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+            /* Only what this packet wrote: after rewind, the stream's buffer still holds the
+             * tail of a longer earlier packet's output past the current position. */
+            long written = ftell(trace.stream);
+            const char *end = trace.buf && written > 0 ? trace.buf + written : trace.buf;
+            for (const char *line = trace.buf; line && line < end;) {
+                const char *nl = memchr(line, '\n', (size_t)(end - line));
+                size_t len = nl ? (size_t)(nl - line) : (size_t)(end - line);
                 fprintf(human, "  trace: %.*s\n", (int)len, line);
                 line += len + (nl ? 1 : 0);
             }
             rewind(trace.stream);
-            if (trace.buf)
-                trace.buf[0] = 0;
         } else if (!args.quiet && output_for(outcome) == XDPVM_XDP_OUT_ABORTED &&
                    errors_shown++ < MAX_ERRORS_SHOWN) {
             /* The kernel traces these (xdp_exception); so do we, for the first few. */
