@@ -129,7 +129,8 @@ static void print_program(csh cs, const struct xdpvm_program *program, const str
         print_x86(cs, prog, body_end, prog->jit_size, true, &first);
         printf("]}");
     } else {
-        printf("; unwind: helper errors, stop requests and tail calls return through here\n");
+        printf("; unwind: the args and callback entries, then the unwind block (helper errors, stop "
+               "requests and tail calls return through it)\n");
         print_x86(cs, prog, body_end, prog->jit_size, false, NULL);
     }
 }

@@ -90,6 +90,9 @@ struct entry_layout {
     bool callbacks;    /* the program has callbacks: entries set run->call_subprog */
     bool needs_run;    /* calls (helpers, functions): r12 = run, executor_state set */
     bool needs_fp;     /* BPF r10 or functions: rbp is set up (and saved by the entries) */
+    bool leaf;         /* no calls of any kind: the frame is the saved registers and the r0
+                        * pointer only (no executor_state slot, no alignment, no stack unless
+                        * r10 is used) */
 };
 
 struct emitter {
@@ -108,9 +111,12 @@ struct emitter {
     uint32_t *unwind_refs;  /* rel32 positions jumping to the unwind block */
     size_t unwind_count, unwind_cap;
     uint64_t blind_state;   /* xorshift state for constant blinding */
-    bool lean_main;         /* main is entered only from the enter stub: no register saves */
+    bool lean_main;         /* main is entered only from the entries: no register saves, and
+                             * its code follows the exec entry (no call, its exits return
+                             * from the entry) */
     bool in_lean_main;      /* emitting the main function's instructions */
     uint32_t args_entry, callback_entry;
+    size_t shared_entry;    /* where the args entry joins the exec entry */
     struct entry_layout entry;
     char *err;
     size_t err_size;
@@ -397,6 +403,16 @@ static void emit_trap(struct emitter *e, size_t pc, enum trap_kind kind)
  * and reserves the same space instead, so call-depth arithmetic stays uniform. */
 #define SAVED_REGS_SIZE (FRAME_PUSHES * 8)
 
+/* The lean main function's frame below the entry's frame. With calls: the return address slot a call into main would have pushed (kept so
+ * that unwinding and call-depth arithmetic see the layout of a called main), the space of
+ * the saved registers and the stack. A leaf has only its stack, and only if it uses r10. */
+static uint32_t lean_main_frame(const struct emitter *e)
+{
+    if (e->entry.leaf)
+        return e->entry.needs_fp ? XDPVM_STACK_SIZE : 0;
+    return 8 + SAVED_REGS_SIZE + XDPVM_STACK_SIZE;
+}
+
 static void emit_function_prologue(struct emitter *e, size_t pc, bool check_depth, bool lean)
 {
     if (check_depth) {
@@ -417,25 +433,52 @@ static void emit_function_prologue(struct emitter *e, size_t pc, bool check_dept
         emit_push(e, R14);
         emit_push(e, R15);
     }
-    emit_rex(e, true, 0, 0, RSP, false); /* sub rsp, frame */
-    emit2(e, 0x81, modrm(3, 5, RSP));
-    emit_u32(e, XDPVM_STACK_SIZE + (lean ? SAVED_REGS_SIZE : 0));
+    uint32_t frame = lean ? lean_main_frame(e) : XDPVM_STACK_SIZE;
+    if (frame) {
+        emit_rex(e, true, 0, 0, RSP, false); /* sub rsp, frame */
+        emit2(e, 0x81, modrm(3, 5, RSP));
+        emit_u32(e, frame);
+    }
     if (!lean || e->entry.needs_fp)
         emit_lea(e, RBP, RSP, XDPVM_STACK_SIZE);
 }
 
+static void emit_add_rsp(struct emitter *e, uint32_t n)
+{
+    if (!n)
+        return;
+    emit_rex(e, true, 0, 0, RSP, false);
+    if (n <= 127) {
+        emit2(e, 0x83, modrm(3, 0, RSP));
+        emit1(e, (uint8_t)n);
+    } else {
+        emit2(e, 0x81, modrm(3, 0, RSP));
+        emit_u32(e, n);
+    }
+}
+
+/* A function's exit; the lean main's returns from the entry: *r0 = rax, return 0. */
 static void emit_function_epilogue(struct emitter *e, bool lean)
 {
-    emit_rex(e, true, 0, 0, RSP, false); /* add rsp, frame */
-    emit2(e, 0x81, modrm(3, 0, RSP));
-    emit_u32(e, XDPVM_STACK_SIZE + (lean ? SAVED_REGS_SIZE : 0));
-    if (!lean) {
-        emit_pop(e, R15);
-        emit_pop(e, R14);
-        emit_pop(e, R13);
-        emit_pop(e, RBX);
-        emit_pop(e, RBP);
+    if (lean) {
+        emit_add_rsp(e, lean_main_frame(e) + (e->entry.leaf ? 0 : 8)); /* and the state slot */
+        emit_pop(e, SCRATCH);
+        emit_store64(e, SCRATCH, 0, RAX);
+        emit_rr(e, false, OP(0x31), RAX, RAX, false);
+        if (e->entry.pad)
+            emit_add_rsp(e, 8);
+        const struct entry_layout *l = &e->entry;
+        for (int i = l->nregs - 1; i >= 0; i--)
+            emit_pop(e, l->regs[i]);
+        emit1(e, 0xc3);
+        return;
     }
+    emit_add_rsp(e, XDPVM_STACK_SIZE);
+    emit_pop(e, R15);
+    emit_pop(e, R14);
+    emit_pop(e, R13);
+    emit_pop(e, RBX);
+    emit_pop(e, RBP);
     emit1(e, 0xc3);
 }
 
@@ -478,7 +521,8 @@ static void emit_entry_frame(struct emitter *e, int run_reg, int r0_ptr_reg)
         emit_mov_rr(e, true, REG_RUN, run_reg);
     if (r0_ptr_reg >= 0) {
         emit_push(e, r0_ptr_reg);
-        emit2(e, 0x6a, 0); /* push 0: executor_state placeholder */
+        if (!l->leaf)
+            emit2(e, 0x6a, 0); /* push 0: executor_state placeholder */
     } else {
         emit2(e, 0x6a, 0);
         emit_push_mem(e, REG_RUN, RUN_FIELD(executor_state));
@@ -547,13 +591,14 @@ static void plan_entry(struct emitter *e, const bool used[XDPVM_REG_COUNT], bool
     /* the caller's call left rsp 8 below a 16-byte boundary: an odd number of 8-byte slots
      * (registers, padding, r0 pointer, executor_state) realigns it */
     int slots = l->nregs + 2;
-    l->pad = slots % 2 == 0;
+    l->leaf = !calls && !callbacks;
+    l->pad = slots % 2 == 0 && !l->leaf;
 }
 
-/* exec (run, r0), args (run, r0, args[5]) and callback (r1..r5, run, function) entries. */
-static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *callback_entry)
+/* The exec entry (run, r0), at offset 0, ends with the part the args entry shares: when main
+ * is lean, its code follows, otherwise a call to it. Returns the shared part's offset. */
+static size_t emit_exec_entry(struct emitter *e)
 {
-    const struct entry_layout *l = &e->entry;
     int above_r0_ptr = 8; /* the executor_state slot */
 
     /* exec: r1 = run->ctx, r2..r5 = 0 */
@@ -568,6 +613,8 @@ static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *call
     /* the exec entry falls through into the common part; the args entry jumps back to it */
     size_t common = e->len;
     emit_entry_call_setup(e);
+    if (e->lean_main)
+        return common;
     emit1(e, 0xe8); /* call main */
     add_fixup(e, e->len, 0, true);
     emit_u32(e, 0);
@@ -575,6 +622,16 @@ static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *call
     emit_store64(e, R11, 0, RAX);
     emit_rr(e, false, OP(0x31), RAX, RAX, false);
     emit_entry_return(e, true);
+    return common;
+}
+
+/* After the code: args (run, r0, args[5]), which joins the exec entry at `common`, and
+ * callback (r1..r5, run, function) entries. */
+static void emit_other_entries(struct emitter *e, size_t common, uint32_t *args_entry,
+                               uint32_t *callback_entry)
+{
+    const struct entry_layout *l = &e->entry;
+    int above_r0_ptr = 8; /* the executor_state slot */
 
     /* args: r1..r5 from the array */
     *args_entry = (uint32_t)e->len;
@@ -591,6 +648,8 @@ static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *call
 
     /* callback: returns the function's r0 */
     *callback_entry = (uint32_t)e->len;
+    if (!l->callbacks)
+        return;
     emit_entry_frame(e, R9, -1);
     emit_entry_call_setup(e);
     /* call [rsp + n]: the 7th argument, above the frame and the return address */
@@ -606,6 +665,8 @@ static void emit_entries(struct emitter *e, uint32_t *args_entry, uint32_t *call
 static void emit_unwind_block(struct emitter *e)
 {
     const struct entry_layout *l = &e->entry;
+    if (l->leaf)
+        return; /* nothing calls out, so nothing unwinds */
     for (size_t i = 0; i < e->unwind_count; i++)
         bind_here(e, e->unwind_refs[i]);
     emit_load64(e, RSP, REG_RUN, RUN_FIELD(executor_state));
@@ -1256,7 +1317,7 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
 static int emit_program(struct emitter *e, const struct xdpvm_decoded *decoded)
 {
     const struct xdpvm_prog *prog = e->prog;
-    emit_entries(e, &e->args_entry, &e->callback_entry);
+    e->shared_entry = emit_exec_entry(e);
     for (size_t pc = 0; pc < prog->count; pc++) {
         if (e->is_function[pc]) {
             e->func_entry[pc] = (uint32_t)e->len;
@@ -1359,6 +1420,7 @@ int xdpvm_jit_compile(struct xdpvm_prog *prog, const struct xdpvm_jit_opts *opts
         rc = emit_program(&e, decoded);
     size_t body_end = e.len;
     if (!rc) {
+        emit_other_entries(&e, e.shared_entry, &e.args_entry, &e.callback_entry);
         emit_unwind_block(&e);
         rc = e.oom ? jit_error(&e, 0, -ENOMEM, "out of memory for code") : resolve_fixups(&e);
     }
