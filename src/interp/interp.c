@@ -477,7 +477,14 @@ static int run_common(struct xdpvm_run *run, const uint64_t args[5], uint32_t in
         return run->error;
     _Alignas(16) uint8_t stack[XDPVM_MAX_CALL_DEPTH * XDPVM_STACK_SIZE];
     uint64_t budget = run->insn_budget ? run->insn_budget : XDPVM_DEFAULT_INSN_BUDGET;
-    struct interp_state st = {.run = run, .stack = stack, .depth = 0, .budget_left = budget};
+    /* Fields one by one: the record arrays (1 KiB) are read only below record_count, and
+     * zeroing them would cost more than an empty program's whole run. */
+    struct interp_state st;
+    st.run = run;
+    st.stack = stack;
+    st.depth = 0;
+    st.budget_left = budget;
+    st.record_count = 0;
     void *outer_state = run->executor_state;
     uint64_t (*outer_call_subprog)(struct xdpvm_run *, uint64_t, uint64_t, uint64_t, uint64_t,
                                    uint64_t, uint64_t) = run->call_subprog;
