@@ -63,3 +63,6 @@ out=$("$bin" disasm /nonexistent.o --jited 2>&1)
 out=$("$bin" disasm "$obj" --jited --section nosuch 2>&1)
 [ $? -ne 0 ] && printf '%s' "$out" | grep -q nosuch && pass disasm_jited_unknown_section ||
   fail disasm_jited_unknown_section "got: $out"
+out=$("$bin" help 2>&1)
+printf '%s' "$out" | grep -q 'xdpvm disasm FILE.o --jited' && pass disasm_jited_listed_in_help ||
+  fail disasm_jited_listed_in_help "xdpvm help does not list disasm --jited"

@@ -12,7 +12,8 @@ struct command {
 
 static const struct command commands[] = {
     {"help", NULL, "help"},
-    {"disasm", cmd_disasm, "disasm FILE.o [--section NAME] [--syntax llvm|asm] [--json]"},
+    {"disasm", cmd_disasm, "disasm FILE.o [--section NAME] [--syntax llvm|asm] [--json]\n"
+                           "  xdpvm disasm FILE.o --jited [--section NAME] [--blind] [--json] (x86-64 code of the JIT)"},
     {"map", cmd_map, "map list|dump FILE.o [--map NAME] [--json] | map list|dump|update|delete --dev IF ... (pinned by attach)"},
     {"run", cmd_run, "run PROG.o --in IN.pcap [--out-pass P.pcap] [--out-tx T.pcap] [--json] [--trace] ...\n"
                      "  xdpvm run PROG.o --dev IF[,IF...] [--queues N] [--mode auto|afxdp|afpacket] [--busy-poll] ... (live ports)"},
