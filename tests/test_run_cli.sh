@@ -236,6 +236,18 @@ got=$(json_field "$tmp/jit.json" '"%s %s %s" % (d["mode"], d["verified"], d["act
 why="jit run: '$got' ($(head -2 "$tmp/jit.err")), interp tx $tx"
 [ "$got" = "jit True $tx" ] && cmp -s "$tmp/interp-tx.pcap" "$tmp/jit-tx.pcap" && \
   cmp -s "$tmp/interp-pass.pcap" "$tmp/jit-pass.pcap" && cmp -s "$tmp/interp-drop.pcap" "$tmp/jit-drop.pcap"; verdict run_cli_jit_same_output
+# --blind: the JIT with constant blinding gives the same packets.
+"$bin" run "$router" --blind --in "$pcap" --map-set "next_hops:00000000:$hop" --out-tx "$tmp/blind-tx.pcap" \
+  --out-pass "$tmp/blind-pass.pcap" --out-drop "$tmp/blind-drop.pcap" --json >"$tmp/blind.json" 2>"$tmp/blind.err"
+got=$(json_field "$tmp/blind.json" '"%s/%s" % (d["mode"], d["actions"]["tx"])' 2>/dev/null)
+why="blinded run: '$got' ($(head -2 "$tmp/blind.err")), interp tx $tx"
+[ "$got" = "jit (constants blinded)/$tx" ] && cmp -s "$tmp/interp-tx.pcap" "$tmp/blind-tx.pcap" && \
+  cmp -s "$tmp/interp-pass.pcap" "$tmp/blind-pass.pcap" && cmp -s "$tmp/interp-drop.pcap" "$tmp/blind-drop.pcap"
+verdict run_cli_blind_same_output
+"$bin" run "$router" --blind --interp --in "$pcap" >/dev/null 2>"$tmp/bi.err"
+rc=$?
+why="exit $rc: $(head -1 "$tmp/bi.err")"
+[ "$rc" -eq 2 ] && grep -q -- "--blind" "$tmp/bi.err"; verdict run_cli_blind_needs_jit
 got=$(json_field "$tmp/interp.json" '"%s %s" % (d["mode"], d["verified"])' 2>/dev/null)
 why="interp run: '$got'"
 [ "$got" = "interpreter True" ]; verdict run_cli_verified_runs_unchecked

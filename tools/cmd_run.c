@@ -32,7 +32,7 @@ struct run_args {
     const char *maps_file;
     const char *map_sets[MAX_MAP_SETS];
     unsigned map_set_count;
-    bool json, trace, dump_maps, no_verify, quiet;
+    bool json, trace, dump_maps, no_verify, quiet, blind;
     enum { ENGINE_AUTO, ENGINE_INTERP, ENGINE_JIT } engine;
     uint32_t ifindex, rxq;
 };
@@ -42,7 +42,7 @@ static const char run_usage[] =
     "                 [--out-redirect R.pcap] [--out-drop D.pcap] [--out-aborted A.pcap]\n"
     "                 [--json] [--trace] [--map-set MAP:KEYHEX:VALUEHEX ...] [--maps-file F.json]\n"
     "                 [--dump-maps] [--ifindex N] [--rxq N] [--no-verify] [--interp|--jit]\n"
-    "                 [--quiet]\n"
+    "                 [--blind] [--quiet]\n"
     "  --section S     the program's section (or name); default: the first XDP program\n"
     "  --out-aborted   packets the kernel would drop as exceptions: XDP_ABORTED, run errors,\n"
     "                  unknown return codes, failed redirects\n"
@@ -52,6 +52,8 @@ static const char run_usage[] =
     "                  time (a bad access aborts that packet with an error)\n"
     "  --jit           run the verified program as x86-64 code (the default for verified\n"
     "                  programs on x86-64; --interp runs the interpreter instead)\n"
+    "  --blind         JIT with constant blinding (like the kernel's bpf_jit_harden): no\n"
+    "                  immediate of the program appears as is in the machine code\n"
     "  --quiet         no progress line and no per-packet exception messages on stderr\n"
     "  --ifindex/--rxq xdp_md.ingress_ifindex (default 1, lo, as the kernel's test run) and\n"
     "                  rx_queue_index (default 0)\n";
@@ -118,6 +120,7 @@ static int parse_args(int argc, char **argv, struct run_args *args)
             else if (!strcmp(a, "--no-verify")) args->no_verify = true;
             else if (!strcmp(a, "--interp")) args->engine = ENGINE_INTERP;
             else if (!strcmp(a, "--jit")) args->engine = ENGINE_JIT;
+            else if (!strcmp(a, "--blind")) args->blind = true;
             else if (!strcmp(a, "--quiet")) args->quiet = true;
             else if (a[0] == '-' && a[1])
                 return usage_error("unknown option '%s'", a);
@@ -137,6 +140,11 @@ static int parse_args(int argc, char **argv, struct run_args *args)
         return usage_error("%s", "no object file given");
     if (!args->in)
         return usage_error("%s", "no input given (--in IN.pcap)");
+    if (args->blind) {
+        if (args->engine == ENGINE_INTERP)
+            return usage_error("%s", "--blind blinds the JIT's constants; it does not go with --interp");
+        args->engine = ENGINE_JIT;
+    }
     return 0;
 }
 
@@ -581,7 +589,7 @@ int cmd_run(int argc, char **argv)
     bool want_jit = args.engine == ENGINE_JIT || (args.engine == ENGINE_AUTO && prog->verified);
     if (want_jit) {
         char jit_err[256];
-        struct xdpvm_jit_opts jopts = {0};
+        struct xdpvm_jit_opts jopts = {.blind_constants = args.blind};
         if (!prog->verified) {
             cli_error("--jit runs verified programs only; drop --no-verify");
             goto out;
@@ -729,7 +737,8 @@ int cmd_run(int argc, char **argv)
     const struct xdpvm_xdp_stats *stats = xdpvm_xdp_runner_stats(runner);
     double pps = elapsed > 0 ? stats->packets / elapsed : 0;
     double ns_per_packet = stats->packets ? program_seconds * 1e9 / stats->packets : 0;
-    const char *mode = prog->jit_code ? "jit" : prog->verified ? "interpreter" : "interpreter (checked)";
+    const char *mode = prog->jit_code ? (args.blind ? "jit (constants blinded)" : "jit")
+                       : prog->verified ? "interpreter" : "interpreter (checked)";
     if (args.json) {
         printf("{\"object\":");
         cli_json_string(stdout, args.object);
