@@ -44,5 +44,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool cli_has_flag(int argc, char **argv, const char *flag);
 /* s as a JSON string, quotes included. */
 void cli_json_string(FILE *out, const char *s);
+/* --json, bpftool style: a command that fails before writing anything to stdout leaves
+ * {"error": "its first cli_error message"} there. begin before the command runs, end with
+ * its exit status (returned unchanged). */
+void cli_json_errors_begin(void);
+int cli_json_errors_end(int status);
 
 #endif

@@ -1,8 +1,20 @@
 #include "commands.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+/* --json mode: what the command wrote to standard output so far, and its first error, so that
+ * a command failing before it printed its document still leaves one on stdout, as bpftool -j
+ * does ({"error": "..."}). */
+static struct {
+    bool on;
+    uint64_t stdout_bytes;
+    char first_error[1024];
+} json_errors;
 
 void cli_error(const char *fmt, ...)
 {
@@ -12,6 +24,54 @@ void cli_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+    if (json_errors.on && !json_errors.first_error[0]) {
+        va_start(ap, fmt);
+        vsnprintf(json_errors.first_error, sizeof(json_errors.first_error), fmt, ap);
+        va_end(ap);
+    }
+}
+
+static ssize_t counting_write(void *cookie, const char *buf, size_t size)
+{
+    (void)cookie;
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write(STDOUT_FILENO, buf + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return done ? (ssize_t)done : -1;
+        done += (size_t)n;
+    }
+    json_errors.stdout_bytes += done;
+    return (ssize_t)done;
+}
+
+void cli_json_errors_begin(void)
+{
+    /* glibc lets a program assign stdout; every printf of every command then goes through the
+     * counting stream to the same file descriptor, buffered as stdout would be. */
+    FILE *counted = fopencookie(NULL, "w", (cookie_io_functions_t){.write = counting_write});
+    if (!counted)
+        return;
+    setvbuf(counted, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+    fflush(stdout);
+    stdout = counted;
+    json_errors.on = true;
+}
+
+int cli_json_errors_end(int status)
+{
+    if (!json_errors.on)
+        return status;
+    fflush(stdout);
+    if (status != 0 && json_errors.stdout_bytes == 0 && json_errors.first_error[0]) {
+        fputs("{\"error\":", stdout);
+        cli_json_string(stdout, json_errors.first_error);
+        fputs("}\n", stdout);
+        fflush(stdout);
+    }
+    return status;
 }
 
 bool cli_has_flag(int argc, char **argv, const char *flag)

@@ -40,8 +40,11 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
         return usage(stdout);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        if (commands[i].run && !strcmp(argv[1], commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+        if (commands[i].run && !strcmp(argv[1], commands[i].name)) {
+            if (cli_has_flag(argc, argv, "--json"))
+                cli_json_errors_begin();
+            return cli_json_errors_end(commands[i].run(argc - 1, argv + 1));
+        }
     fprintf(stderr, "xdpvm: error: unknown command '%s'\n", argv[1]);
     return usage(stderr);
 }
