@@ -493,7 +493,11 @@ static void test_random_programs(void)
         struct xdpvm_prog jit = interp;
         snprintf(interp.name, sizeof(interp.name), "random_%u", seed);
         snprintf(jit.name, sizeof(jit.name), "random_%u", seed);
-        if (xdpvm_interp_prepare(&interp, err, sizeof(err))) {
+        /* the unchecked interpreter (superinstructions) as a third party */
+        struct xdpvm_prog unchecked = interp;
+        unchecked.verified = true;
+        if (xdpvm_interp_prepare(&interp, err, sizeof(err)) ||
+            xdpvm_interp_prepare(&unchecked, err, sizeof(err))) {
             test_fail(name, "seed %u: interpreter refused an accepted program: %s", seed, err);
             failures++;
             free(insns);
@@ -504,9 +508,11 @@ static void test_random_programs(void)
             test_fail(name, "seed %u: JIT refused an accepted program: %s", seed, err);
             failures++;
             xdpvm_interp_release(&interp);
+            xdpvm_interp_release(&unchecked);
             free(insns);
             continue;
         }
+        bool differs = false;
         for (int packet_round = 0; packet_round < 3; packet_round++) {
             uint8_t packet[256], initial[MAP_ENTRIES][MAP_VALUE];
             uint32_t len = 14 + (uint32_t)(rnd() % 200);
@@ -516,7 +522,9 @@ static void test_random_programs(void)
                 for (int i = 0; i < MAP_VALUE; i++)
                     initial[k][i] = (uint8_t)rnd();
             random_run(&interp, frame, packet, len, map, initial, &a);
-            random_run(&jit, frame, packet, len, map, initial, &b);
+            for (int other = 0; other < 2; other++) {
+            random_run(other ? &unchecked : &jit, frame, packet, len, map, initial, &b);
+            const char *who = other ? "unchecked interpreter" : "JIT";
             compared++;
             bool same = a.rc == b.rc && (a.rc || a.r0 == b.r0) && a.log.count == b.log.count &&
                         !memcmp(a.log.values, b.log.values, a.log.count * sizeof(uint64_t)) &&
@@ -527,17 +535,22 @@ static void test_random_programs(void)
                 while (i < a.log.count && i < b.log.count && a.log.values[i] == b.log.values[i])
                     i++;
                 test_fail(name, "seed %u, packet of %u bytes: interpreter rc %d r0 %#" PRIx64 " (%s), "
-                          "JIT rc %d r0 %#" PRIx64 " (%s); logs of %zu/%zu entries differ at %zu; "
-                          "packet %s, map %s", seed, len, a.rc, a.r0, a.error, b.rc, b.r0, b.error,
+                          "%s rc %d r0 %#" PRIx64 " (%s); logs of %zu/%zu entries differ at %zu; "
+                          "packet %s, map %s", seed, len, a.rc, a.r0, a.error, who, b.rc, b.r0, b.error,
                           a.log.count, b.log.count, i,
                           memcmp(a.frame, b.frame, sizeof(a.frame)) ? "differs" : "same",
                           memcmp(a.values, b.values, sizeof(a.values)) ? "differs" : "same");
                 failures++;
+                differs = true;
                 break;
             }
+            }
+            if (differs)
+                break;
         }
         xdpvm_jit_free(&jit);
         xdpvm_interp_release(&interp);
+        xdpvm_interp_release(&unchecked);
         free(insns);
     }
     if (!failures && accepted < programs / 4)

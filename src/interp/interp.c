@@ -251,6 +251,21 @@ static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out,
         c->ops[VARIANT_FAST][i].label = labels[VARIANT_FAST][op];
         c->ops[VARIANT_CHECKED][i].label = labels[VARIANT_CHECKED][op];
     }
+    /* Superinstructions (unchecked executor): an instruction and its successor in one handler
+     * where the pair is in the selections of interp_private.h. */
+#define FUSE_POSITION_OF(PREFIX, NAME) [XDPVM_OP_##NAME] = PREFIX##NAME + 1,
+    static const uint8_t first_position[XDPVM_OP__COUNT] = {
+        INTERP_FUSE_FIRST(FUSE_POSITION_OF, FUSE_FIRST_)};
+    static const uint8_t second_position[XDPVM_OP__COUNT] = {
+        INTERP_FUSE_SECOND(FUSE_POSITION_OF, FUSE_SECOND_)};
+#undef FUSE_POSITION_OF
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (second_slot[i] || second_slot[i + 1])
+            continue;
+        unsigned first = first_position[dec[i].op], second = second_position[dec[i + 1].op];
+        if (first && second)
+            c->ops[VARIANT_FAST][i].label = labels[VARIANT_FAST][INTERP_FUSED_INDEX(first - 1, second - 1)];
+    }
 
     for (size_t m = 0; m < prog->map_count; m++) {
         void *start;

@@ -11,11 +11,18 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
               const uint64_t args[5], uint32_t init, unsigned depth, uint64_t *r0_out,
               const void *const **labels_out)
 {
-    static const void *const labels[XDPVM_OP__COUNT] = {
+    static const void *const labels[INTERP_LABEL_COUNT] = {
         [XDPVM_OP_INVALID] = &&op_INVALID,
 #define LABEL_ROW(NAME, ...) [XDPVM_OP_##NAME] = &&op_##NAME,
         XDPVM_OPCODES(LABEL_ROW)
 #undef LABEL_ROW
+#if !EXEC_CHECKED
+#define FUSED_LABEL(A, B) [INTERP_FUSED_INDEX(FUSE_FIRST_##A, FUSE_SECOND_##B)] = &&op_F_##A##_##B,
+#define FUSED_LABELS_OF(Y, A) INTERP_FUSE_SECOND(FUSED_LABEL, A)
+        INTERP_FUSE_FIRST(FUSED_LABELS_OF, _)
+#undef FUSED_LABELS_OF
+#undef FUSED_LABEL
+#endif
     };
     if (labels_out) {
         *labels_out = labels;
@@ -397,6 +404,152 @@ frame_exit:
         ip = f->ret;
     }
     DISPATCH();
+
+#if !EXEC_CHECKED
+    /* Superinstructions (interp_private.h). The first instruction's result is also kept in a
+     * C variable and the second reads it from there when it names the same register: a
+     * dependent pair costs no store-to-load round trip through reg[]. FA_x: the value row x
+     * writes to its dst; FB_x: row x's whole effect, reading registers through RD. */
+#define RD(i) (i == fused_dst_ ? fused_val_ : reg[i])
+#define FA_LDX(T, o)                                                                              \
+    ({                                                                                            \
+        T v_;                                                                                     \
+        memcpy(&v_, PTR(reg[(o)->src] + (uint64_t)(int64_t)(o)->off), sizeof(v_));              \
+        (uint64_t)v_;                                                                             \
+    })
+#define FA_LDXB(o) FA_LDX(uint8_t, o)
+#define FA_LDXH(o) FA_LDX(uint16_t, o)
+#define FA_LDXW(o) FA_LDX(uint32_t, o)
+#define FA_LDXDW(o) FA_LDX(uint64_t, o)
+#define FA_MOV64_REG(o) reg[(o)->src]
+#define FA_MOV32_REG(o) (uint64_t)(uint32_t)reg[(o)->src]
+#define FA_MOV64_IMM(o) (uint64_t)(int64_t)(o)->imm
+#define FA_MOV32_IMM(o) (uint64_t)(uint32_t)(o)->imm
+#define FA_ALU64_IMM(N, o) alu64_##N(reg[(o)->dst], (uint64_t)(int64_t)(o)->imm)
+#define FA_ALU32_IMM(N, o) alu32_##N((uint32_t)reg[(o)->dst], (uint32_t)(o)->imm)
+#define FA_ALU32_REG(N, o) alu32_##N((uint32_t)reg[(o)->dst], (uint32_t)reg[(o)->src])
+#define FA_ALU64_REG(N, o) alu64_##N(reg[(o)->dst], reg[(o)->src])
+#define FA_ADD64_IMM(o) FA_ALU64_IMM(ADD, o)
+#define FA_ADD32_REG(o) FA_ALU32_REG(ADD, o)
+#define FA_OR32_REG(o) FA_ALU32_REG(OR, o)
+#define FA_OR64_REG(o) FA_ALU64_REG(OR, o)
+#define FA_LSH32_IMM(o) FA_ALU32_IMM(LSH, o)
+#define FA_LSH64_IMM(o) FA_ALU64_IMM(LSH, o)
+#define FA_RSH32_IMM(o) FA_ALU32_IMM(RSH, o)
+#define FA_RSH64_IMM(o) FA_ALU64_IMM(RSH, o)
+#define FA_AND32_IMM(o) FA_ALU32_IMM(AND, o)
+#define FA_XOR32_REG(o) FA_ALU32_REG(XOR, o)
+    /* a store as the first instruction writes no register */
+#define FA_STX_FIRST(T, o)                                                                        \
+    do {                                                                                          \
+        T v_ = (T)reg[(o)->src];                                                                  \
+        memcpy(PTR(reg[(o)->dst] + (uint64_t)(int64_t)(o)->off), &v_, sizeof(v_));              \
+    } while (0)
+#define FIRST_STORE(T)                                                                            \
+    FA_STX_FIRST(T, ip);                                                                          \
+    const unsigned fused_dst_ = XDPVM_REG_COUNT;                                                  \
+    const uint64_t fused_val_ = 0;
+#define FIRST_STXB FIRST_STORE(uint8_t)
+#define FIRST_STXH FIRST_STORE(uint16_t)
+#define FIRST_STXW FIRST_STORE(uint32_t)
+#define FIRST_STXDW FIRST_STORE(uint64_t)
+#define FIRST_VALUE(A)                                                                            \
+    const unsigned fused_dst_ = ip->dst;                                                          \
+    const uint64_t fused_val_ = FA_##A(ip);                                                       \
+    reg[fused_dst_] = fused_val_;
+#define FIRST_LDXB FIRST_VALUE(LDXB)
+#define FIRST_LDXH FIRST_VALUE(LDXH)
+#define FIRST_LDXW FIRST_VALUE(LDXW)
+#define FIRST_LDXDW FIRST_VALUE(LDXDW)
+#define FIRST_MOV64_REG FIRST_VALUE(MOV64_REG)
+#define FIRST_MOV32_REG FIRST_VALUE(MOV32_REG)
+#define FIRST_MOV64_IMM FIRST_VALUE(MOV64_IMM)
+#define FIRST_MOV32_IMM FIRST_VALUE(MOV32_IMM)
+#define FIRST_ADD64_IMM FIRST_VALUE(ADD64_IMM)
+#define FIRST_ADD32_REG FIRST_VALUE(ADD32_REG)
+#define FIRST_OR32_REG FIRST_VALUE(OR32_REG)
+#define FIRST_OR64_REG FIRST_VALUE(OR64_REG)
+#define FIRST_LSH32_IMM FIRST_VALUE(LSH32_IMM)
+#define FIRST_LSH64_IMM FIRST_VALUE(LSH64_IMM)
+#define FIRST_RSH32_IMM FIRST_VALUE(RSH32_IMM)
+#define FIRST_RSH64_IMM FIRST_VALUE(RSH64_IMM)
+#define FIRST_AND32_IMM FIRST_VALUE(AND32_IMM)
+#define FIRST_XOR32_REG FIRST_VALUE(XOR32_REG)
+    /* second instructions, reading through RD; o is ip (jumps move it) */
+#define FB_LDX(T, o)                                                                              \
+    do {                                                                                          \
+        T v_;                                                                                     \
+        memcpy(&v_, PTR(RD((o)->src) + (uint64_t)(int64_t)(o)->off), sizeof(v_));               \
+        reg[(o)->dst] = v_;                                                                       \
+    } while (0)
+#define FB_STX(T, o)                                                                              \
+    do {                                                                                          \
+        T v_ = (T)RD((o)->src);                                                                   \
+        memcpy(PTR(RD((o)->dst) + (uint64_t)(int64_t)(o)->off), &v_, sizeof(v_));               \
+    } while (0)
+#define FB_ALU64_IMM(N, o) (reg[(o)->dst] = alu64_##N(RD((o)->dst), (uint64_t)(int64_t)(o)->imm))
+#define FB_ALU32_IMM(N, o) (reg[(o)->dst] = alu32_##N((uint32_t)RD((o)->dst), (uint32_t)(o)->imm))
+#define FB_ALU64_REG(N, o) (reg[(o)->dst] = alu64_##N(RD((o)->dst), RD((o)->src)))
+#define FB_ALU32_REG(N, o) (reg[(o)->dst] = alu32_##N((uint32_t)RD((o)->dst), (uint32_t)RD((o)->src)))
+#define FB_JMP_REG(N, o)                                                                          \
+    do {                                                                                          \
+        uint64_t a_ = RD((o)->dst), b_ = RD((o)->src);                                            \
+        if (cmp_##N(a_, b_, (int64_t)a_, (int64_t)b_))                                            \
+            ip += (o)->off;                                                                       \
+    } while (0)
+#define FB_JMP_IMM(N, o)                                                                          \
+    do {                                                                                          \
+        uint64_t a_ = RD((o)->dst), k_ = (uint64_t)(int64_t)(o)->imm;                             \
+        if (cmp_##N(a_, k_, (int64_t)a_, (int64_t)k_))                                            \
+            ip += (o)->off;                                                                       \
+    } while (0)
+#define FB_JMP32_IMM(N, o)                                                                        \
+    do {                                                                                          \
+        uint32_t a_ = (uint32_t)RD((o)->dst);                                                     \
+        if (cmp_##N(a_, (uint32_t)(o)->imm, (int32_t)a_, (o)->imm))                               \
+            ip += (o)->off;                                                                       \
+    } while (0)
+#define FB_LDXB(o) FB_LDX(uint8_t, o)
+#define FB_LDXH(o) FB_LDX(uint16_t, o)
+#define FB_LDXW(o) FB_LDX(uint32_t, o)
+#define FB_LDXDW(o) FB_LDX(uint64_t, o)
+#define FB_STXB(o) FB_STX(uint8_t, o)
+#define FB_STXH(o) FB_STX(uint16_t, o)
+#define FB_STXW(o) FB_STX(uint32_t, o)
+#define FB_STXDW(o) FB_STX(uint64_t, o)
+#define FB_MOV64_REG(o) (reg[(o)->dst] = RD((o)->src))
+#define FB_MOV32_REG(o) (reg[(o)->dst] = (uint32_t)RD((o)->src))
+#define FB_MOV32_IMM(o) (reg[(o)->dst] = (uint32_t)(o)->imm)
+#define FB_ADD64_IMM(o) FB_ALU64_IMM(ADD, o)
+#define FB_ADD32_REG(o) FB_ALU32_REG(ADD, o)
+#define FB_OR32_REG(o) FB_ALU32_REG(OR, o)
+#define FB_OR64_REG(o) FB_ALU64_REG(OR, o)
+#define FB_LSH32_IMM(o) FB_ALU32_IMM(LSH, o)
+#define FB_LSH64_IMM(o) FB_ALU64_IMM(LSH, o)
+#define FB_RSH32_IMM(o) FB_ALU32_IMM(RSH, o)
+#define FB_RSH64_IMM(o) FB_ALU64_IMM(RSH, o)
+#define FB_AND32_IMM(o) FB_ALU32_IMM(AND, o)
+#define FB_XOR32_REG(o) FB_ALU32_REG(XOR, o)
+#define FB_JGT_REG(o) FB_JMP_REG(JGT, o)
+#define FB_JLT_REG(o) FB_JMP_REG(JLT, o)
+#define FB_JEQ_IMM(o) FB_JMP_IMM(JEQ, o)
+#define FB_JNE_IMM(o) FB_JMP_IMM(JNE, o)
+#define FB_JEQ32_IMM(o) FB_JMP32_IMM(JEQ, o)
+#define FB_JNE32_IMM(o) FB_JMP32_IMM(JNE, o)
+#define FUSED_HANDLER(A, B)                                                                       \
+    op_F_##A##_##B : {                                                                            \
+        FIRST_##A                                                                                 \
+        (void)fused_dst_; /* unread when the second reads no register */                         \
+        (void)fused_val_;                                                                         \
+        ip++;                                                                                     \
+        FB_##B(ip);                                                                               \
+    }                                                                                             \
+    NEXT();
+#define FUSED_HANDLERS_OF(Y, A) INTERP_FUSE_SECOND(FUSED_HANDLER, A)
+    INTERP_FUSE_FIRST(FUSED_HANDLERS_OF, _)
+#undef FUSED_HANDLERS_OF
+#undef FUSED_HANDLER
+#endif
 
 op_INVALID:
     FAIL(-EINVAL, "the second half of an lddw was executed as an instruction");

@@ -21,6 +21,33 @@ _Static_assert(sizeof(struct interp_op) == 16, "two operations per cache line qu
 
 enum { VARIANT_FAST = 0, VARIANT_CHECKED = 1 };
 
+/* Superinstructions of the unchecked executor: an instruction of the first selection followed
+ * by one of the second runs both in one dispatch. Any such pair fuses (the fused handler does
+ * what the two do, in order, whatever their operands); the second keeps its own handler for
+ * jumps that land on it, and may itself start a pair. The selections are the rows most
+ * frequent in pairs of clang's XDP code (loads and stores of packets and the stack, pointer
+ * arithmetic, byte assembly, bounds checks); they are two lists so that the handlers can be
+ * generated as their cross product. */
+#define INTERP_FUSE_FIRST(X, Y)                                                                    \
+    X(Y, LDXB) X(Y, LDXH) X(Y, LDXW) X(Y, LDXDW) X(Y, STXB) X(Y, STXH) X(Y, STXW) X(Y, STXDW)     \
+    X(Y, MOV64_REG) X(Y, MOV32_REG) X(Y, MOV64_IMM) X(Y, MOV32_IMM) X(Y, ADD64_IMM)               \
+    X(Y, ADD32_REG) X(Y, OR32_REG) X(Y, OR64_REG) X(Y, LSH32_IMM) X(Y, LSH64_IMM)                 \
+    X(Y, RSH32_IMM) X(Y, RSH64_IMM) X(Y, AND32_IMM) X(Y, XOR32_REG)
+#define INTERP_FUSE_SECOND(X, Y)                                                                   \
+    X(Y, LDXB) X(Y, LDXH) X(Y, LDXW) X(Y, LDXDW) X(Y, STXB) X(Y, STXH) X(Y, STXW) X(Y, STXDW)     \
+    X(Y, MOV64_REG) X(Y, MOV32_REG) X(Y, MOV32_IMM) X(Y, ADD64_IMM) X(Y, ADD32_REG)               \
+    X(Y, OR32_REG) X(Y, OR64_REG) X(Y, LSH32_IMM) X(Y, LSH64_IMM) X(Y, RSH32_IMM)                 \
+    X(Y, RSH64_IMM) X(Y, AND32_IMM) X(Y, XOR32_REG) X(Y, JGT_REG) X(Y, JLT_REG) X(Y, JEQ_IMM)     \
+    X(Y, JNE_IMM) X(Y, JEQ32_IMM) X(Y, JNE32_IMM)
+
+#define INTERP_FUSE_POSITION(PREFIX, NAME) PREFIX##NAME,
+enum { INTERP_FUSE_FIRST(INTERP_FUSE_POSITION, FUSE_FIRST_) FUSE_FIRST_COUNT };
+enum { INTERP_FUSE_SECOND(INTERP_FUSE_POSITION, FUSE_SECOND_) FUSE_SECOND_COUNT };
+#undef INTERP_FUSE_POSITION
+/* Handler tables: XDPVM_OP__COUNT rows, then the pairs (unchecked executor only). */
+#define INTERP_FUSED_INDEX(first, second) (XDPVM_OP__COUNT + (first) * FUSE_SECOND_COUNT + (second))
+#define INTERP_LABEL_COUNT INTERP_FUSED_INDEX(FUSE_FIRST_COUNT, 0)
+
 /* A map's value storage as the checked executor sees it. A ring buffer's storage is
  * accessible only inside records reserved and not yet submitted (ringbuf set). */
 struct interp_map_range {
