@@ -124,6 +124,42 @@ why=$(awk '/^packet [0-9]+: / { if (want != "") { print "packet " n ": no trace 
 why="$(grep -m1 '(7)' "$tmp/trace.out")"
 grep -q 'packet [0-9]*: ? (7) -> invalid' "$tmp/trace.out"; verdict run_cli_trace_names_invalid_action
 
+# 4b. --route: bpf_fib_lookup's routing table (tests/bpf/helper_xdp.c, section fib: redirects
+# with the route's MACs on success, passes otherwise, aborts frames too short for IPv4).
+fibprog=$bpf/tests/bpf/helper_xdp.o
+"$bin" run "$fibprog" --section fib --in "$pcap" --json >"$tmp/fib0.json" 2>/dev/null
+"$bin" run "$fibprog" --section fib --in "$pcap" --route 0.0.0.0/0,1,02:00:00:00:00:0a,02:00:00:00:00:0b \
+  --out-redirect "$tmp/fib.pcap" --json >"$tmp/fib1.json" 2>"$tmp/fib1.err"
+"$bin" run "$fibprog" --section fib --in "$pcap" --route 0.0.0.0/0,1 --route 10.0.0.0/24,1,02:00:00:00:00:0c,02:00:00:00:00:0d \
+  --json >"$tmp/fib2.json" 2>/dev/null
+# frames long enough for an IPv4 header whose destination (bytes 30..33) is in 10.0.0.0/24
+want_specific=$(python3 - "$pcap" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+off, n = 24, 0
+while off + 16 <= len(data):
+    caplen = struct.unpack_from("<I", data, off + 8)[0]
+    frame = data[off + 16:off + 16 + caplen]
+    n += len(frame) >= 34 and frame[30:33] == bytes([10, 0, 0])
+    off += 16 + caplen
+print(n)
+PY
+)
+no_route=$(json_field "$tmp/fib0.json" '"%d %d" % (d["actions"]["redirect"], d["actions"]["aborted"])' 2>/dev/null)
+routed=$(json_field "$tmp/fib1.json" '"%d %d" % (d["actions"]["redirect"], d["actions"]["aborted"])' 2>/dev/null)
+no_neigh=$(json_field "$tmp/fib2.json" 'd["actions"]["redirect"]' 2>/dev/null)
+macs=$(tshark -r "$tmp/fib.pcap" -T fields -e eth.src -e eth.dst 2>/dev/null | sort -u | tr '\t\n' '  ')
+aborted=${no_route#* }
+why="without routes '$no_route', default route '$routed' MACs '$macs', 10.0.0.0/24 over a default without neighbour '$no_neigh', want '$want_specific' ($(head -1 "$tmp/fib1.err"))"
+[ "$no_route" = "0 $aborted" ] && [ "$routed" = "$((total - aborted)) $aborted" ] && \
+  [ "$macs" = "02:00:00:00:00:0a 02:00:00:00:00:0b " ] && [ "$want_specific" -gt 0 ] && \
+  [ "$no_neigh" = "$want_specific" ]
+verdict run_cli_route_fib_lookup
+"$bin" run "$fibprog" --section fib --in "$pcap" --route 10.0.0.0/33,1 >/dev/null 2>"$tmp/fibbad.err"; rc=$?
+why="exit $rc: $(head -1 "$tmp/fibbad.err")"
+[ "$rc" -eq 1 ] && grep -q -- "--route 10.0.0.0/33,1: prefix length 33 is more than 32" "$tmp/fibbad.err"
+verdict run_cli_route_bad_prefix
+
 # 5. Router with a default route from --map-set: TX with TTL - 1 and valid checksums.
 hop=0a0b0c0d0e0f1a1b1c1d1e1f00000000
 "$bin" run "$router" --in "$pcap" --map-set "next_hops:00000000:$hop" --out-tx "$tmp/rtx.pcap" \

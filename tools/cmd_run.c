@@ -3,6 +3,7 @@
  * Every packet goes through the XDP layer (src/xdp) in one worker; each outcome's packets
  * (with the bytes the program left) can be written to their own pcap. Maps are filled before
  * the run from --map-set / --maps-file and can be dumped after it. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -14,6 +15,7 @@
 
 #include "commands.h"
 #include "map_print.h"
+#include "helpers/helpers.h"
 #include "io/io.h"
 #include "jit/jit.h"
 #include "maps/maps.h"
@@ -32,6 +34,8 @@ struct run_args {
     const char *maps_file;
     const char *map_sets[MAX_MAP_SETS];
     unsigned map_set_count;
+    const char *routes[MAX_MAP_SETS];
+    unsigned route_count;
     bool json, trace, dump_maps, no_verify, quiet, blind;
     enum { ENGINE_AUTO, ENGINE_INTERP, ENGINE_JIT } engine;
     uint32_t ifindex, rxq;
@@ -42,7 +46,7 @@ static const char run_usage[] =
     "                 [--out-redirect R.pcap] [--out-drop D.pcap] [--out-aborted A.pcap]\n"
     "                 [--json] [--trace] [--map-set MAP:KEYHEX:VALUEHEX ...] [--maps-file F.json]\n"
     "                 [--dump-maps] [--ifindex N] [--rxq N] [--no-verify] [--interp|--jit]\n"
-    "                 [--blind] [--quiet]\n"
+    "                 [--blind] [--route PREFIX/LEN,IFINDEX[,SMAC,DMAC] ...] [--quiet]\n"
     "  --section S     the program's section (or name); default: the first XDP program\n"
     "  --out-aborted   packets the kernel would drop as exceptions: XDP_ABORTED, run errors,\n"
     "                  unknown return codes, failed redirects\n"
@@ -54,6 +58,8 @@ static const char run_usage[] =
     "                  programs on x86-64; --interp runs the interpreter instead)\n"
     "  --blind         JIT with constant blinding (like the kernel's bpf_jit_harden): no\n"
     "                  immediate of the program appears as is in the machine code\n"
+    "  --route         a route for bpf_fib_lookup: longest prefix wins; without MACs the\n"
+    "                  lookup says no neighbour (BPF_FIB_LKUP_RET_NO_NEIGH)\n"
     "  --quiet         no progress line and no per-packet exception messages on stderr\n"
     "  --ifindex/--rxq xdp_md.ingress_ifindex (default 1, lo, as the kernel's test run) and\n"
     "                  rx_queue_index (default 0)\n";
@@ -103,6 +109,14 @@ static int parse_args(int argc, char **argv, struct run_args *args)
             args->map_sets[args->map_set_count++] = next;
             i++;
             continue;
+        } else if (!strcmp(a, "--route")) {
+            if (!next)
+                return usage_error("%s needs a value", a);
+            if (args->route_count == MAX_MAP_SETS)
+                return usage_error("more than 256 %s options", a);
+            args->routes[args->route_count++] = next;
+            i++;
+            continue;
         } else if (!strcmp(a, "--ifindex") || !strcmp(a, "--rxq")) {
             if (!next || !parse_u32(next, !strcmp(a, "--rxq") ? &args->rxq : &args->ifindex))
                 return usage_error("%s needs an unsigned 32-bit number", a);
@@ -145,6 +159,76 @@ static int parse_args(int argc, char **argv, struct run_args *args)
             return usage_error("%s", "--blind blinds the JIT's constants; it does not go with --interp");
         args->engine = ENGINE_JIT;
     }
+    return 0;
+}
+
+/* ---- the routing table of bpf_fib_lookup ---- */
+
+static bool parse_mac(const char *text, uint8_t mac[6])
+{
+    unsigned b[6];
+    char tail;
+    if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+        return false;
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)b[i];
+    return true;
+}
+
+/* PREFIX/LEN,IFINDEX[,SMAC,DMAC] -> route; 0, or -1 after saying what is wrong. */
+static int parse_route(const char *text, struct xdpvm_fib_route *route)
+{
+    char copy[256], *fields[5];
+    unsigned n = 0;
+    if (strlen(text) >= sizeof(copy)) {
+        cli_error("--route %.40s...: too long", text);
+        return -1;
+    }
+    strcpy(copy, text);
+    for (char *save = NULL, *f = strtok_r(copy, ",", &save); f && n < 5; f = strtok_r(NULL, ",", &save))
+        fields[n++] = f;
+    if (n != 2 && n != 4) {
+        cli_error("--route %s: want PREFIX/LEN,IFINDEX or PREFIX/LEN,IFINDEX,SMAC,DMAC", text);
+        return -1;
+    }
+    memset(route, 0, sizeof(*route));
+    char *slash = strchr(fields[0], '/');
+    char *end = NULL;
+    unsigned long len = slash ? strtoul(slash + 1, &end, 10) : 0;
+    if (slash)
+        *slash = '\0';
+    route->family = strchr(fields[0], ':') ? AF_INET6 : AF_INET;
+    unsigned max_len = route->family == AF_INET6 ? 128 : 32;
+    if (slash && *(slash + 1) && !*end && len > max_len) {
+        cli_error("--route %s: prefix length %lu is more than %u", text, len, max_len);
+        return -1;
+    }
+    if (!slash || !*(slash + 1) || *end || inet_pton(route->family, fields[0], route->prefix) != 1) {
+        cli_error("--route %s: '%s' is not an IPv4 or IPv6 prefix with a length (such as 10.0.0.0/8)", text,
+                  fields[0]);
+        return -1;
+    }
+    route->prefix_len = (uint8_t)len;
+    if (!parse_u32(fields[1], &route->ifindex) || route->ifindex == 0) {
+        cli_error("--route %s: the interface index must be a number above 0, not '%s'", text, fields[1]);
+        return -1;
+    }
+    if (n == 4 && (!parse_mac(fields[2], route->smac) || !parse_mac(fields[3], route->dmac))) {
+        cli_error("--route %s: MAC addresses are written aa:bb:cc:dd:ee:ff", text);
+        return -1;
+    }
+    return 0;
+}
+
+static int install_routes(const struct run_args *args)
+{
+    if (!args->route_count)
+        return 0;
+    struct xdpvm_fib_route routes[MAX_MAP_SETS];
+    for (unsigned i = 0; i < args->route_count; i++)
+        if (parse_route(args->routes[i], &routes[i]) < 0)
+            return -1;
+    xdpvm_helpers_set_fib(routes, args->route_count);
     return 0;
 }
 
@@ -616,6 +700,8 @@ int cmd_run(int argc, char **argv)
         if (apply_map_set(obj, args.map_sets[i]) < 0)
             goto out;
     if (args.maps_file && apply_maps_file(obj, args.maps_file) < 0)
+        goto out;
+    if (install_routes(&args) < 0)
         goto out;
 
     reader = xdpvm_pcap_open(args.in, err, sizeof(err));
