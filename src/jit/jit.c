@@ -88,9 +88,10 @@ struct entry_layout {
     int nregs;
     bool pad;          /* an 8-byte hole to keep the call into BPF code aligned */
     bool callbacks;    /* the program has callbacks: entries set run->call_subprog */
-    bool needs_run;    /* calls (helpers, functions): r12 = run, executor_state set */
+    bool needs_run;    /* calls (helpers, functions) and inlined lookups (run->cpu): r12 = run;
+                        * executor_state is set unless leaf */
     bool needs_fp;     /* BPF r10 or functions: rbp is set up (and saved by the entries) */
-    bool leaf;         /* no calls of any kind: the frame is the saved registers and the r0
+    bool leaf;         /* no calls of any kind (inlined lookups are none): the frame is the saved registers and the r0
                         * pointer only (no executor_state slot, no alignment, no stack unless
                         * r10 is used) */
 };
@@ -534,7 +535,7 @@ static void emit_entry_frame(struct emitter *e, int run_reg, int r0_ptr_reg)
 static void emit_entry_call_setup(struct emitter *e)
 {
     const struct entry_layout *l = &e->entry;
-    if (l->needs_run) {
+    if (l->needs_run && !l->leaf) {
         emit_lea(e, SCRATCH, RSP, -8);
         emit_store64(e, REG_RUN, RUN_FIELD(executor_state), SCRATCH);
     }
@@ -574,10 +575,10 @@ static void emit_set_call_subprog(struct emitter *e)
 
 /* Which registers the entries save, from the BPF registers the program uses. */
 static void plan_entry(struct emitter *e, const bool used[XDPVM_REG_COUNT], bool callbacks, bool calls,
-                       bool local_calls)
+                       bool local_calls, bool inlined_lookups)
 {
     struct entry_layout *l = &e->entry;
-    l->needs_run = calls || callbacks;
+    l->needs_run = calls || callbacks || inlined_lookups; /* inlined: run->cpu */
     l->needs_fp = used[XDPVM_REG_FP] || local_calls || callbacks;
     l->nregs = 0;
     if (l->needs_fp)
@@ -1036,12 +1037,25 @@ static struct xdpvm_map *known_map_in_r1(const struct emitter *e, size_t pc)
 /* bpf_map_lookup_elem on an array map known at compile time, without the call (the kernel's
  * map_gen_lookup): r0 = index < max_entries && cpu < ncpus ? base + index * stride
  * (+ cpu * cpu_stride) : NULL, the index being the u32 key at r2. */
+/* Whether the call at pc is a bpf_map_lookup_elem the JIT inlines (layout in *l). */
+static bool inline_lookup_layout(const struct emitter *e, size_t pc, struct xdpvm_map_array_layout *l)
+{
+    const struct xdpvm_decoded *d = &e->decoded[pc];
+    uint32_t id = (uint32_t)d->imm;
+    const struct xdpvm_helper *h =
+        e->prog->helpers && id < XDPVM_MAX_HELPER_ID ? e->prog->helpers->by_id[id] : NULL;
+    if (d->op != XDPVM_OP_CALL || id != 1 /* BPF_FUNC_map_lookup_elem */ || !h || !h->fn ||
+        !h->name || strcmp(h->name, "map_lookup_elem"))
+        return false;
+    struct xdpvm_map *map = known_map_in_r1(e, pc);
+    return map && xdpvm_map_array_layout(map, l) && l->index_stride <= INT32_MAX &&
+           l->cpu_stride <= INT32_MAX;
+}
+
 static bool emit_inline_array_lookup(struct emitter *e, const struct insn_ctx *c)
 {
-    struct xdpvm_map *map = known_map_in_r1(e, c->pc);
     struct xdpvm_map_array_layout l;
-    if (!map || !xdpvm_map_array_layout(map, &l) || l.index_stride > INT32_MAX ||
-        l.cpu_stride > INT32_MAX)
+    if (!inline_lookup_layout(e, c->pc, &l))
         return false;
     size_t null_jumps[2];
     int nulls = 0;
@@ -1089,9 +1103,11 @@ static int emit_CALL(struct emitter *e, const struct insn_ctx *c)
     if (!h || !h->fn)
         return jit_error(e, c->pc, -EINVAL, "call to helper %u, which the program's helper table "
                          "does not provide", id);
-    if (id == 1 /* BPF_FUNC_map_lookup_elem */ && h->name && !strcmp(h->name, "map_lookup_elem") &&
-        emit_inline_array_lookup(e, c))
+    if (emit_inline_array_lookup(e, c))
         return 0;
+    if (e->entry.leaf) /* find_functions planned this call inlined */
+        return jit_error(e, c->pc, -EINVAL, "internal error: helper call in a program planned "
+                         "without calls");
     emit_mov_rr(e, true, R9, REG_RUN);
     emit_call_abs(e, (const void *)h->fn);
     emit_after_helper(e, id == 12 /* BPF_FUNC_tail_call */);
@@ -1295,8 +1311,7 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
         }
         bool is_callback = d->op == XDPVM_OP_LDDW && d->src == XDPVM_PSEUDO_FUNC;
         callbacks |= is_callback;
-        calls |= shape == XDPVM_SHAPE_CALL || shape == XDPVM_SHAPE_CALLX ||
-                 shape == XDPVM_SHAPE_CALL_LOCAL;
+        calls |= shape == XDPVM_SHAPE_CALLX || shape == XDPVM_SHAPE_CALL_LOCAL;
         local_calls |= shape == XDPVM_SHAPE_CALL_LOCAL;
         if (d->op == XDPVM_OP_CALL_LOCAL || is_callback) {
             int64_t target = is_callback ? callback_target(d, pc) : xdpvm_isa_jump_target(d, pc);
@@ -1310,7 +1325,18 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
         if (d->slots == 2)
             pc++;
     }
-    plan_entry(e, used, callbacks, calls, local_calls);
+    /* helper calls, once every jump target is known: inlined lookups call nothing */
+    bool inlined_lookups = false;
+    for (size_t pc = 0; pc < prog->count; pc += decoded[pc].slots) {
+        struct xdpvm_map_array_layout layout;
+        if (decoded[pc].op != XDPVM_OP_CALL)
+            continue;
+        if (inline_lookup_layout(e, pc, &layout))
+            inlined_lookups = true;
+        else
+            calls = true;
+    }
+    plan_entry(e, used, callbacks, calls, local_calls, inlined_lookups);
     return 0;
 }
 
