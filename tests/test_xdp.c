@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/helpers.h"
+#include "interp/interp.h"
 #include "io/io.h"
+#include "isa/asm.h"
 #include "kernel/kernel.h"
 #include "lib/packets.h"
 #include "lib/testlib.h"
@@ -23,7 +26,7 @@ static struct {
     uint8_t *frame;
     uint32_t frame_size, tailroom_reserve;
     bool headroom_zero;
-    bool regions_cover_frame;
+    bool region_is_packet; /* a writable region spans data_meta..data_end exactly */
     bool ctx_is_md;
 } seen;
 
@@ -39,11 +42,12 @@ static int exec_record_layout(struct xdpvm_run *run, uint64_t *r0)
     for (uintptr_t p = (uintptr_t)buff->frame; p < buff->md.data; p++)
         if (*(uint8_t *)p)
             seen.headroom_zero = false;
-    seen.regions_cover_frame = false;
+    seen.region_is_packet = false;
     for (unsigned i = 0; i < run->region_count; i++)
-        if (run->regions[i].start == (uintptr_t)buff->frame &&
-            run->regions[i].len == buff->frame_size && run->regions[i].writable)
-            seen.regions_cover_frame = true;
+        if (run->regions[i].start == buff->md.data_meta &&
+            run->regions[i].len == buff->md.data_end - buff->md.data_meta && run->regions[i].writable &&
+            run->regions[i].what == xdpvm_region_packet)
+            seen.region_is_packet = true;
     /* Dirty the headroom: the next packet must not see it. */
     memset(buff->frame, 0xee, 16);
     *r0 = XDPVM_XDP_PASS;
@@ -132,9 +136,9 @@ static void test_frame_layout(void)
             test_fail(name, "frame size %u tailroom reserve %u, want 4096 and 320",
                       seen.frame_size, seen.tailroom_reserve);
             ok = false;
-        } else if (!seen.ctx_is_md || !seen.headroom_zero || !seen.regions_cover_frame) {
-            test_fail(name, "ctx is md: %d, headroom zeroed: %d, frame is a writable region: %d",
-                      seen.ctx_is_md, seen.headroom_zero, seen.regions_cover_frame);
+        } else if (!seen.ctx_is_md || !seen.headroom_zero || !seen.region_is_packet) {
+            test_fail(name, "ctx is md: %d, headroom zeroed: %d, the packet is a writable region: %d",
+                      seen.ctx_is_md, seen.headroom_zero, seen.region_is_packet);
             ok = false;
         } else if (result.len != 60 || memcmp(result.data, packet, 60) != 0) {
             test_fail(name, "result is %u bytes, not the 60 unchanged packet bytes", result.len);
@@ -161,8 +165,8 @@ static void test_verified_prog_keeps_regions(void)
     uint8_t packet[14] = {0};
     struct xdpvm_xdp_result result;
     xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &result);
-    test_check(seen.regions_cover_frame && result.outcome == XDPVM_XDP_OUT_PASS, name,
-               "frame region set: %d, outcome %s", seen.regions_cover_frame,
+    test_check(seen.region_is_packet && result.outcome == XDPVM_XDP_OUT_PASS, name,
+               "packet region set: %d, outcome %s", seen.region_is_packet,
                xdpvm_xdp_outcome_name(result.outcome));
     xdpvm_xdp_runner_free(runner);
 }
@@ -554,6 +558,66 @@ static void test_adjust_limits(void)
 /* A real unsafe program (tests/bpf/xdp_cli_oob.bpf.c), unverified so the interpreter checks
  * it, over the bundled capture: its broadcast frames read past the frame and abort with the
  * error, every other packet, before and after them, still runs and passes. */
+/* The checked interpreter's packet is data_meta..data_end, not the whole frame: reading byte
+ * 100 of a 60-byte packet (no data_end check, as --no-verify allows) stops the run, while
+ * after bpf_xdp_adjust_tail(+64) or on a longer packet the same read is fine, and a packet
+ * shrunk by bpf_xdp_adjust_head no longer reaches it. */
+static void test_checked_packet_bounds(void)
+{
+    static const struct {
+        const char *name, *text;
+        uint32_t len;
+        bool ok;
+    } cases[] = {
+        {"xdp_checked_read_past_data_end_stops",
+         "ldxw %r2, [%r1+0]\nldxb %r0, [%r2+100]\nmov %r0, 2\nexit\n", 60, false},
+        {"xdp_checked_read_inside_packet", "ldxw %r2, [%r1+0]\nldxb %r0, [%r2+100]\nmov %r0, 2\nexit\n", 101,
+         true},
+        {"xdp_checked_read_after_adjust_tail_grows",
+         "mov %r6, %r1\nmov %r2, 64\ncall 65\njne %r0, 0, fail\nldxw %r2, [%r6+0]\nldxb %r0, [%r2+100]\n"
+         "mov %r0, 2\nexit\nfail:\nmov %r0, 0\nexit\n",
+         60, true},
+        {"xdp_checked_read_after_adjust_head_shrinks_stops",
+         "mov %r6, %r1\nmov %r2, 20\ncall 44\njne %r0, 0, fail\nldxw %r2, [%r6+0]\nldxb %r0, [%r2+100]\n"
+         "mov %r0, 2\nexit\nfail:\nmov %r0, 0\nexit\n",
+         110, false},
+        {"xdp_checked_read_headroom_stops", "ldxw %r2, [%r1+0]\nldxb %r0, [%r2-1]\nmov %r0, 2\nexit\n", 60, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *name = cases[i].name;
+        struct xdpvm_insn *insns = NULL;
+        size_t count = 0;
+        struct xdpvm_asm_error aerr;
+        if (xdpvm_asm(cases[i].text, &insns, &count, &aerr) < 0) {
+            test_fail(name, "assembler: %s", aerr.message);
+            continue;
+        }
+        struct xdpvm_prog prog = {.type = XDPVM_PROG_XDP, .insns = insns, .count = count,
+                                  .helpers = xdpvm_helpers_for(XDPVM_PROG_XDP), .exec = xdpvm_interp_run};
+        snprintf(prog.name, sizeof(prog.name), "bounds%zu", i);
+        char err[256];
+        struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
+        if (!runner) {
+            test_fail(name, "runner: %s", err);
+        } else {
+            uint8_t packet[200] = {0};
+            struct xdpvm_xdp_result result;
+            enum xdpvm_xdp_outcome outcome = xdpvm_xdp_run_packet(runner, packet, cases[i].len, &result);
+            if (cases[i].ok)
+                test_check(outcome == XDPVM_XDP_OUT_PASS && !result.error, name, "outcome %s: %s",
+                           xdpvm_xdp_outcome_name(outcome), result.message);
+            else
+                test_check(outcome == XDPVM_XDP_OUT_ABORTED && result.error &&
+                               strstr(result.message, "instruction") && strstr(result.message, "packet"),
+                           name, "outcome %s, error %d: '%s'", xdpvm_xdp_outcome_name(outcome), result.error,
+                           result.message);
+            xdpvm_xdp_runner_free(runner);
+        }
+        xdpvm_interp_release(&prog);
+        free(insns);
+    }
+}
+
 static void test_run_error_mid_pcap(void)
 {
     const char *name = "xdp_checked_error_mid_pcap_keeps_going";
@@ -610,6 +674,7 @@ static void test_run_error_mid_pcap(void)
 
 int main(void)
 {
+    test_checked_packet_bounds();
     test_run_error_mid_pcap();
     test_adjust_limits();
     test_frame_layout();

@@ -49,6 +49,7 @@ HELPER_FN(xdp_adjust_head)
         memmove(addr(x->md.data_meta + (uint32_t)offset), addr(x->md.data_meta), metalen);
     x->md.data_meta += (uint32_t)offset; /* also keeps "unsupported" as data + 1 */
     x->md.data = (uint32_t)data;
+    xdpvm_run_packet_moved(run);
     return 0;
 }
 
@@ -67,6 +68,7 @@ HELPER_FN(xdp_adjust_meta)
     if ((metalen & 3) || metalen > XDP_META_MAX)
         return helper_err(-EACCES);
     x->md.data_meta = (uint32_t)meta;
+    xdpvm_run_packet_moved(run);
     return 0;
 }
 
@@ -83,6 +85,7 @@ HELPER_FN(xdp_adjust_tail)
     if (offset > 0) /* the kernel clears grown bytes: they may hold old data */
         memset(addr(x->md.data_end), 0, (size_t)offset);
     x->md.data_end = (uint32_t)data_end;
+    xdpvm_run_packet_moved(run);
     return 0;
 }
 

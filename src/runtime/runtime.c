@@ -28,6 +28,32 @@ int xdpvm_run_add_region(struct xdpvm_run *run, const void *start, size_t len, b
     return 0;
 }
 
+const char xdpvm_region_packet[] = "packet";
+
+static void packet_bounds(const struct xdpvm_xdp_buff *x, uintptr_t *start, size_t *len)
+{
+    uint32_t first = x->md.data_meta <= x->md.data ? x->md.data_meta : x->md.data;
+    *start = first;
+    *len = x->md.data_end >= first ? x->md.data_end - first : 0;
+}
+
+int xdpvm_run_add_packet_region(struct xdpvm_run *run)
+{
+    uintptr_t start;
+    size_t len;
+    packet_bounds(run->xdp, &start, &len);
+    return xdpvm_run_add_region(run, (const void *)start, len, true, xdpvm_region_packet);
+}
+
+void xdpvm_run_packet_moved(struct xdpvm_run *run)
+{
+    if (!run || !run->xdp)
+        return;
+    for (unsigned i = 0; i < run->region_count; i++)
+        if (run->regions[i].what == xdpvm_region_packet)
+            packet_bounds(run->xdp, &run->regions[i].start, &run->regions[i].len);
+}
+
 /* The kernel verifier's check_map_func_compatibility, both directions: map types that only
  * some helpers may take, and helpers that only take some map types. */
 bool xdpvm_helper_map_compatible(uint32_t helper_id, uint32_t map_type)

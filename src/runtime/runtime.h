@@ -194,4 +194,12 @@ void xdpvm_run_fail(struct xdpvm_run *run, size_t pc, int error, const char *fmt
 int xdpvm_run_add_region(struct xdpvm_run *run, const void *start, size_t len, bool writable,
                          const char *what);
 
+/* The packet of an XDP run as the checked interpreter sees it: data_meta (or data, when
+ * metadata is unsupported) up to data_end of run->xdp, so that a program reading past
+ * data_end stops with an error, as the kernel's verifier would refuse it. Added by the XDP layer;
+ * the helpers that move the packet (xdp_adjust_head/meta/tail) call xdpvm_run_packet_moved. */
+extern const char xdpvm_region_packet[];
+int xdpvm_run_add_packet_region(struct xdpvm_run *run);
+void xdpvm_run_packet_moved(struct xdpvm_run *run);
+
 #endif

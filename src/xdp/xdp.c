@@ -263,11 +263,12 @@ enum xdpvm_xdp_outcome xdpvm_xdp_run_frame(struct xdpvm_xdp_runner *runner, uint
     run->prog = runner->prog;
     run->ctx = &buff->md;
     run->cpu = runner->opts.cpu;
-    /* For checked execution: the whole frame (adjust_head/meta/tail move the packet inside it)
-     * and the read-only context. Set even for a verified program: a tail call may enter one
-     * that is not. */
+    /* For checked execution: the packet (data_meta..data_end, kept current by the adjust
+     * helpers) and the read-only context. Set even for a verified program: a tail call may
+     * enter one that is not. */
     run->region_count = 0;
-    xdpvm_run_add_region(run, frame, frame_size, true, "packet");
+    run->xdp = buff;
+    xdpvm_run_add_packet_region(run);
     xdpvm_run_add_region(run, &buff->md, sizeof(buff->md), false, "context");
     run->insn_budget = runner->opts.insn_budget;
     run->insns_executed = 0;
