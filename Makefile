@@ -157,6 +157,8 @@ clean:
 # CPU-heavy by design); `make fuzz FUZZ_TARGETS="asm pcap"` runs some.
 FUZZ_CC      ?= clang-19
 FUZZ_SECONDS ?= 60
+# Seconds for one input: a slower one fails the run and is saved as build-fuzz/timeout-*.
+FUZZ_TIMEOUT ?= 30
 FUZZ_SRCS    := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_TARGETS ?= $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
 FUZZ_BINS    := $(patsubst %,build-fuzz/fuzz_%,$(FUZZ_TARGETS))
@@ -178,7 +180,8 @@ fuzz: $(FUZZ_BINS) $(BPF_OBJS)
 	    if [ $$name = fuzz_loader ]; then cp build/bpf/tests/bpf/*.o $$corpus/ 2>/dev/null; fi; \
 	    python3 scripts/fuzz_seeds.py decode fuzz/seeds/$${name#fuzz_} $$corpus || exit 1; \
 	    echo "  RUN     $$bin for $(FUZZ_SECONDS)s"; \
-	    $$bin -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ -max_len=65536 $$corpus \
+	    $$bin -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 \
+	        -artifact_prefix=build-fuzz/ -max_len=65536 $$corpus \
 	        >build-fuzz/$$name.log 2>&1 || { tail -40 build-fuzz/$$name.log; exit 1; }; \
 	    tail -2 build-fuzz/$$name.log; \
 	done
