@@ -244,8 +244,8 @@ static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out,
 
     /* Handler addresses of each executor. */
     const void *const *labels[2];
-    interp_exec_fast(NULL, NULL, 0, NULL, 0, 0, NULL, &labels[VARIANT_FAST]);
-    interp_exec_checked(NULL, NULL, 0, NULL, 0, 0, NULL, &labels[VARIANT_CHECKED]);
+    interp_exec_fast(NULL, NULL, 0, NULL, NULL, &labels[VARIANT_FAST]);
+    interp_exec_checked(NULL, NULL, 0, NULL, NULL, &labels[VARIANT_CHECKED]);
     for (size_t i = 0; i < n; i++) {
         enum xdpvm_op op = second_slot[i] ? XDPVM_OP_INVALID : dec[i].op;
         c->ops[VARIANT_FAST][i].label = labels[VARIANT_FAST][op];
@@ -473,22 +473,26 @@ static uint64_t call_subprog(struct xdpvm_run *run, uint64_t insn_index, uint64_
     const uint64_t args[5] = {r1, r2, r3, r4, r5};
     uint64_t r0 = 0;
     size_t caller_pc = run->error_pc;
-    exec_for(run->prog)(st, run->prog, insn_index, args, REG_ARGS_MASK | REG_BIT(XDPVM_REG_FP),
-                        caller_depth + 1, &r0, NULL);
+    st->depth = caller_depth + 1;
+    st->entry_init = REG_ARGS_MASK | REG_BIT(XDPVM_REG_FP);
+    exec_for(run->prog)(st, run->prog, insn_index, args, &r0, NULL);
     st->depth = caller_depth;
     if (!run->error)
         run->error_pc = caller_pc;
     return r0;
 }
 
-static int run_common(struct xdpvm_run *run, const uint64_t args[5], uint32_t init, uint64_t *r0)
+/* Inlined into both entries: a run of a small program costs little more than its
+ * instructions. */
+static inline __attribute__((always_inline)) int run_common(struct xdpvm_run *run, const uint64_t args[5],
+                                                            uint32_t init, uint64_t *r0)
 {
     const struct xdpvm_prog *prog = run->prog;
     if (!prog) {
         xdpvm_run_fail(run, 0, -EINVAL, "no program to run (run->prog is NULL)");
         return run->error;
     }
-    if (!interp_cache_get(run, prog))
+    if (!__atomic_load_n(&prog->interp_cache, __ATOMIC_ACQUIRE) && !interp_cache_get(run, prog))
         return run->error;
     _Alignas(16) uint8_t stack[XDPVM_MAX_CALL_DEPTH * XDPVM_STACK_SIZE];
     uint64_t budget = run->insn_budget ? run->insn_budget : XDPVM_DEFAULT_INSN_BUDGET;
@@ -508,7 +512,10 @@ static int run_common(struct xdpvm_run *run, const uint64_t args[5], uint32_t in
     run->call_subprog = call_subprog;
     run->access_ok = xdpvm_interp_access_ok;
     uint64_t result = 0;
-    int rc = exec_for(prog)(&st, prog, 0, args, init | REG_BIT(XDPVM_REG_FP), 0, &result, NULL);
+    st.entry_init = init | REG_BIT(XDPVM_REG_FP);
+    int rc = prog->verified /* direct calls: each is predicted */
+                 ? interp_exec_fast(&st, prog, 0, args, &result, NULL)
+                 : interp_exec_checked(&st, prog, 0, args, &result, NULL);
     if (st.record_count) {
         interp_release_records(&st);
         rc = run->error;

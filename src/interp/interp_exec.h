@@ -8,8 +8,7 @@
  * builds the table from. */
 
 int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t start_pc,
-              const uint64_t args[5], uint32_t init, unsigned depth, uint64_t *r0_out,
-              const void *const **labels_out)
+              const uint64_t args[5], uint64_t *r0_out, const void *const **labels_out)
 {
     static const void *const labels[INTERP_LABEL_COUNT] = {
         [XDPVM_OP_INVALID] = &&op_INVALID,
@@ -30,6 +29,8 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
     }
 
     struct xdpvm_run *run = st->run;
+    unsigned depth = st->depth;
+    uint32_t init = st->entry_init;
     const struct interp_cache *cache = prog->interp_cache;
     const struct xdpvm_helper_table *helpers = prog->helpers;
     const struct interp_op *base = cache->ops[EXEC_VARIANT];
@@ -52,8 +53,14 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
 #else
     (void)init;
 #endif
-    for (int i = 0; i < 5; i++)
-        reg[1 + i] = args[i];
+    /* One 8-byte load per argument: the caller has just stored them one by one, and a wider
+     * (vectorised) load spanning two of those stores cannot be forwarded from them: it would
+     * wait for the stores to retire, most of an empty program's run. */
+    for (int i = 0; i < 5; i++) {
+        uint64_t arg = args[i];
+        __asm__("" : "+r"(arg));
+        reg[1 + i] = arg;
+    }
     reg[XDPVM_REG_FP] = interp_frame_top(st, depth);
     st->depth = depth;
 #if EXEC_CHECKED /* a new frame reads as zeros, not as what the C stack held */
@@ -335,8 +342,9 @@ call_helper:
     if (next->verified == EXEC_CHECKED) {
         /* The other variant runs it (verified-ness differs), in this same frame. */
         const uint64_t ctx_args[5] = {(uint64_t)(uintptr_t)run->ctx};
-        rc = EXEC_OTHER(st, next, 0, ctx_args, REG_BIT(1) | REG_BIT(XDPVM_REG_FP), depth, &reg[0],
-                        NULL);
+        st->depth = depth;
+        st->entry_init = REG_BIT(1) | REG_BIT(XDPVM_REG_FP);
+        rc = EXEC_OTHER(st, next, 0, ctx_args, &reg[0], NULL);
         if (rc)
             return rc;
         if (run->stop) {
@@ -457,6 +465,19 @@ frame_exit:
     const unsigned fused_dst_ = ip->dst;                                                          \
     const uint64_t fused_val_ = FA_##A(ip);                                                       \
     reg[fused_dst_] = fused_val_;
+    /* a conditional jump as the first: taken, the second is not run */
+#define FIRST_BRANCH(TAKEN)                                                                       \
+    if (TAKEN) {                                                                                  \
+        ip += ip->off + 1;                                                                        \
+        DISPATCH();                                                                               \
+    }                                                                                             \
+    const unsigned fused_dst_ = XDPVM_REG_COUNT;                                                  \
+    const uint64_t fused_val_ = 0;
+#define FIRST_JGT_REG FIRST_BRANCH(reg[ip->dst] > reg[ip->src])
+#define FIRST_JEQ_IMM FIRST_BRANCH(reg[ip->dst] == (uint64_t)(int64_t)ip->imm)
+#define FIRST_JNE_IMM FIRST_BRANCH(reg[ip->dst] != (uint64_t)(int64_t)ip->imm)
+#define FIRST_JEQ32_IMM FIRST_BRANCH((uint32_t)reg[ip->dst] == (uint32_t)ip->imm)
+#define FIRST_JNE32_IMM FIRST_BRANCH((uint32_t)reg[ip->dst] != (uint32_t)ip->imm)
 #define FIRST_LDXB FIRST_VALUE(LDXB)
 #define FIRST_LDXH FIRST_VALUE(LDXH)
 #define FIRST_LDXW FIRST_VALUE(LDXW)

@@ -22,8 +22,9 @@ _Static_assert(sizeof(struct interp_op) == 16, "two operations per cache line qu
 enum { VARIANT_FAST = 0, VARIANT_CHECKED = 1 };
 
 /* Superinstructions of the unchecked executor: an instruction of the first selection followed
- * by one of the second runs both in one dispatch. Any such pair fuses (the fused handler does
- * what the two do, in order, whatever their operands); the second keeps its own handler for
+ * by one of the second runs both in one dispatch (a first that jumps dispatches from its
+ * target). Any such pair fuses (the fused handler does what the two do, in order, whatever
+ * their operands); the second keeps its own handler for
  * jumps that land on it, and may itself start a pair. The selections are the rows most
  * frequent in pairs of clang's XDP code (loads and stores of packets and the stack, pointer
  * arithmetic, byte assembly, bounds checks); they are two lists so that the handlers can be
@@ -32,7 +33,8 @@ enum { VARIANT_FAST = 0, VARIANT_CHECKED = 1 };
     X(Y, LDXB) X(Y, LDXH) X(Y, LDXW) X(Y, LDXDW) X(Y, STXB) X(Y, STXH) X(Y, STXW) X(Y, STXDW)     \
     X(Y, MOV64_REG) X(Y, MOV32_REG) X(Y, MOV64_IMM) X(Y, MOV32_IMM) X(Y, ADD64_IMM)               \
     X(Y, ADD32_REG) X(Y, OR32_REG) X(Y, OR64_REG) X(Y, LSH32_IMM) X(Y, LSH64_IMM)                 \
-    X(Y, RSH32_IMM) X(Y, RSH64_IMM) X(Y, AND32_IMM) X(Y, XOR32_REG)
+    X(Y, RSH32_IMM) X(Y, RSH64_IMM) X(Y, AND32_IMM) X(Y, XOR32_REG) X(Y, JGT_REG) X(Y, JEQ_IMM)  \
+    X(Y, JNE_IMM) X(Y, JEQ32_IMM) X(Y, JNE32_IMM)
 #define INTERP_FUSE_SECOND(X, Y)                                                                   \
     X(Y, LDXB) X(Y, LDXH) X(Y, LDXW) X(Y, LDXDW) X(Y, STXB) X(Y, STXH) X(Y, STXW) X(Y, STXDW)     \
     X(Y, MOV64_REG) X(Y, MOV32_REG) X(Y, MOV32_IMM) X(Y, ADD64_IMM) X(Y, ADD32_REG)               \
@@ -79,7 +81,9 @@ struct interp_cache {
 struct interp_state {
     struct xdpvm_run *run;
     uint8_t *stack;
-    unsigned depth;               /* frame of the instruction executing now */
+    unsigned depth;               /* frame of the instruction executing now; on entry to an
+                                   * executor, the frame it starts in */
+    uint32_t entry_init;          /* on entry to an executor: the registers holding a value */
     uint64_t budget_left;         /* checked variant only */
     /* Checked variant: ring buffer records reserved and not yet released, with the index of
      * the reserving call; what is left at the end is discarded, so a bad program cannot
@@ -89,16 +93,17 @@ struct interp_state {
     size_t record_pc[INTERP_MAX_RECORDS];
 };
 
+/* The executors: run prog from start_pc in frame st->depth with r1..r5 = args and
+ * st->entry_init the registers holding a value (six arguments, all in registers: the call is
+ * part of every run). With labels_out, only report the handler table. */
 typedef int (*interp_exec_fn)(struct interp_state *st, const struct xdpvm_prog *prog,
-                              size_t start_pc, const uint64_t args[5], uint32_t init,
-                              unsigned depth, uint64_t *r0_out, const void *const **labels_out);
+                              size_t start_pc, const uint64_t args[5], uint64_t *r0_out,
+                              const void *const **labels_out);
 
 int interp_exec_fast(struct interp_state *st, const struct xdpvm_prog *prog, size_t start_pc,
-                     const uint64_t args[5], uint32_t init, unsigned depth, uint64_t *r0_out,
-                     const void *const **labels_out);
+                     const uint64_t args[5], uint64_t *r0_out, const void *const **labels_out);
 int interp_exec_checked(struct interp_state *st, const struct xdpvm_prog *prog, size_t start_pc,
-                        const uint64_t args[5], uint32_t init, unsigned depth, uint64_t *r0_out,
-                        const void *const **labels_out);
+                        const uint64_t args[5], uint64_t *r0_out, const void *const **labels_out);
 
 /* The cache of prog, built on first use; NULL with a run error recorded when the program
  * does not pass the load-time checks. */
