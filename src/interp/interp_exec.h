@@ -447,6 +447,8 @@ frame_exit:
 #define FA_RSH64_IMM(o) FA_ALU64_IMM(RSH, o)
 #define FA_AND32_IMM(o) FA_ALU32_IMM(AND, o)
 #define FA_XOR32_REG(o) FA_ALU32_REG(XOR, o)
+#define FA_ADD64_REG(o) FA_ALU64_REG(ADD, o)
+#define FA_SUB64_REG(o) FA_ALU64_REG(SUB, o)
     /* a store as the first instruction writes no register */
 #define FA_STX_FIRST(T, o)                                                                        \
     do {                                                                                          \
@@ -478,6 +480,7 @@ frame_exit:
 #define FIRST_JNE_IMM FIRST_BRANCH(reg[ip->dst] != (uint64_t)(int64_t)ip->imm)
 #define FIRST_JEQ32_IMM FIRST_BRANCH((uint32_t)reg[ip->dst] == (uint32_t)ip->imm)
 #define FIRST_JNE32_IMM FIRST_BRANCH((uint32_t)reg[ip->dst] != (uint32_t)ip->imm)
+#define FIRST_JLT32_IMM FIRST_BRANCH((uint32_t)reg[ip->dst] < (uint32_t)ip->imm)
 #define FIRST_LDXB FIRST_VALUE(LDXB)
 #define FIRST_LDXH FIRST_VALUE(LDXH)
 #define FIRST_LDXW FIRST_VALUE(LDXW)
@@ -496,6 +499,8 @@ frame_exit:
 #define FIRST_RSH64_IMM FIRST_VALUE(RSH64_IMM)
 #define FIRST_AND32_IMM FIRST_VALUE(AND32_IMM)
 #define FIRST_XOR32_REG FIRST_VALUE(XOR32_REG)
+#define FIRST_ADD64_REG FIRST_VALUE(ADD64_REG)
+#define FIRST_SUB64_REG FIRST_VALUE(SUB64_REG)
     /* second instructions, reading through RD; o is ip (jumps move it) */
 #define FB_LDX(T, o)                                                                              \
     do {                                                                                          \
@@ -551,12 +556,15 @@ frame_exit:
 #define FB_RSH64_IMM(o) FB_ALU64_IMM(RSH, o)
 #define FB_AND32_IMM(o) FB_ALU32_IMM(AND, o)
 #define FB_XOR32_REG(o) FB_ALU32_REG(XOR, o)
+#define FB_ADD64_REG(o) FB_ALU64_REG(ADD, o)
+#define FB_SUB64_REG(o) FB_ALU64_REG(SUB, o)
 #define FB_JGT_REG(o) FB_JMP_REG(JGT, o)
 #define FB_JLT_REG(o) FB_JMP_REG(JLT, o)
 #define FB_JEQ_IMM(o) FB_JMP_IMM(JEQ, o)
 #define FB_JNE_IMM(o) FB_JMP_IMM(JNE, o)
 #define FB_JEQ32_IMM(o) FB_JMP32_IMM(JEQ, o)
 #define FB_JNE32_IMM(o) FB_JMP32_IMM(JNE, o)
+#define FB_JLT32_IMM(o) FB_JMP32_IMM(JLT, o)
 #define FUSED_HANDLER(A, B)                                                                       \
     op_F_##A##_##B : {                                                                            \
         FIRST_##A                                                                                 \

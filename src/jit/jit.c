@@ -602,14 +602,17 @@ static size_t emit_exec_entry(struct emitter *e)
 {
     int above_r0_ptr = 8; /* the executor_state slot */
 
-    /* exec: r1 = run->ctx, r2..r5 = 0 */
+    /* exec: r1 = run->ctx, r2..r5 = 0 (as the interpreter starts) unless the program is
+     * verified: the verifier proved they are written before read (the kernel leaves them) */
     emit_entry_frame(e, RDI, RSI);
     emit_set_call_subprog(e);
     emit_load64(e, RDI, RDI, RUN_FIELD(ctx)); /* r1 = run->ctx (run is in rdi) */
-    emit_rr(e, false, OP(0x31), RSI, RSI, false);
-    emit_rr(e, false, OP(0x31), RDX, RDX, false);
-    emit_rr(e, false, OP(0x31), RCX, RCX, false);
-    emit_rr(e, false, OP(0x31), R8, R8, false);
+    if (!e->prog->verified) {
+        emit_rr(e, false, OP(0x31), RSI, RSI, false);
+        emit_rr(e, false, OP(0x31), RDX, RDX, false);
+        emit_rr(e, false, OP(0x31), RCX, RCX, false);
+        emit_rr(e, false, OP(0x31), R8, R8, false);
+    }
 
     /* the exec entry falls through into the common part; the args entry jumps back to it */
     size_t common = e->len;
