@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/helpers.h"
 #include "interp/interp.h"
 #include "maps/maps.h"
 #include "lib/testlib.h"
@@ -462,6 +463,66 @@ static void test_tail_call_targets(void)
     }
 }
 
+/* bpf_map_lookup_elem of a known array map runs inlined in the unchecked executor: the same
+ * pointer (or NULL) as the helper for every key and cpu, plain and per-CPU, in both variants. */
+static void test_inline_array_lookup(void)
+{
+    char err[256];
+    struct xdpvm_map_spec spec = {.name = "plain", .type = XDPVM_MAP_ARRAY, .key_size = 4,
+                                  .value_size = 12, .max_entries = 4};
+    struct xdpvm_map *plain = xdpvm_map_create(&spec, 2, err, sizeof(err));
+    spec.type = XDPVM_MAP_PERCPU_ARRAY;
+    snprintf(spec.name, sizeof(spec.name), "percpu");
+    struct xdpvm_map *percpu = plain ? xdpvm_map_create(&spec, 2, err, sizeof(err)) : NULL;
+    if (!plain || !percpu) {
+        test_fail("inline array lookup", "cannot create the maps: %s", err);
+        xdpvm_map_free(plain);
+        return;
+    }
+    struct xdpvm_map *maps[] = {plain, percpu};
+    bool all_same = true;
+    char why[600] = "";
+    for (int m = 0; m < 2; m++) {
+        for (uint32_t key = 0; key < 6; key++) {
+            uint64_t handle = (uint64_t)(uintptr_t)maps[m];
+            struct xdpvm_insn insns[] = {
+                ins(XDPVM_OP_LDDW, 1, XDPVM_PSEUDO_MAP_FD, 0, (int32_t)(uint32_t)handle),
+                ins(XDPVM_OP_INVALID, 0, 0, 0, (int32_t)(uint32_t)(handle >> 32)),
+                ins(XDPVM_OP_STW, XDPVM_REG_FP, 0, -4, (int32_t)key),
+                MOVR(2, XDPVM_REG_FP),
+                ins(XDPVM_OP_ADD64_IMM, 2, 0, 0, -4),
+                CALL(1),
+                EXIT};
+            for (int verified = 0; verified < 2; verified++) {
+                struct xdpvm_prog prog = {.insns = insns, .count = N(insns), .maps = maps,
+                                          .map_count = 2, .verified = verified,
+                                          .helpers = xdpvm_helpers_for(XDPVM_PROG_XDP)};
+                if (xdpvm_interp_prepare(&prog, err, sizeof(err))) {
+                    snprintf(why, sizeof(why), "refused at load: %.255s", err);
+                    all_same = false;
+                    continue;
+                }
+                for (unsigned cpu = 0; cpu < 4; cpu++) {
+                    struct xdpvm_run run = {.prog = &prog, .cpu = cpu};
+                    uint64_t r0 = 1;
+                    int rc = xdpvm_interp_run(&run, &r0);
+                    uint64_t want = (uint64_t)(uintptr_t)xdpvm_map_lookup(maps[m], &key, cpu);
+                    if (rc || r0 != want) {
+                        snprintf(why, sizeof(why), "%s map, key %u, cpu %u, %s: rc %d r0 %#" PRIx64
+                                 " (helper: %#" PRIx64 ") %.255s", m ? "per-CPU" : "plain", key, cpu,
+                                 verified ? "unchecked" : "checked", rc, r0, want, run.error_message);
+                        all_same = false;
+                    }
+                }
+                xdpvm_interp_release(&prog);
+            }
+        }
+    }
+    test_check(all_same, "inline array lookup: same result as the helper", "%s", why);
+    xdpvm_map_free(plain);
+    xdpvm_map_free(percpu);
+}
+
 int main(void)
 {
     for (size_t i = 0; i < N(helper_defs); i++)
@@ -474,5 +535,6 @@ int main(void)
     test_load_checks();
     test_map_regions();
     test_tail_call_targets();
+    test_inline_array_lookup();
     return test_exit_code();
 }

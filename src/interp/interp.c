@@ -34,6 +34,7 @@ static void cache_free(struct interp_cache *c)
     free(c->reg_masks);
     free(c->subprog_start);
     free(c->maps);
+    free(c->lookups);
     free(c);
 }
 
@@ -93,6 +94,78 @@ static bool in_range(uint64_t addr, uint64_t size, uint64_t start, uint64_t len)
 }
 
 /* Checks prog and builds its cache (see xdpvm_interp_prepare). */
+/* The map r1 holds at the call at index call, when straight-line code before it (no jump
+ * landing in between, no call) loaded it with an lddw of one of the program's maps. */
+static struct xdpvm_map *map_in_r1(const struct xdpvm_prog *prog, const struct xdpvm_decoded *dec,
+                                   const uint8_t *second_slot, const uint8_t *landed, size_t call)
+{
+    for (size_t k = call; k-- > 0 && call - k <= 64;) {
+        if (landed[k + 1])
+            return NULL;
+        if (second_slot[k])
+            k--;
+        const struct xdpvm_decoded *d = &dec[k];
+        enum xdpvm_shape shape = xdpvm_op_table[d->op].shape;
+        if (shape == XDPVM_SHAPE_CALL || shape == XDPVM_SHAPE_CALLX || shape == XDPVM_SHAPE_CALL_LOCAL)
+            return NULL;
+        if (!(REG_MASK_WRITES(reg_mask(d)) & REG_BIT(1)))
+            continue;
+        if (d->op != XDPVM_OP_LDDW || (d->src != XDPVM_PSEUDO_MAP_FD && d->src != XDPVM_PSEUDO_MAP_IDX))
+            return NULL;
+        for (size_t m = 0; m < prog->map_count; m++)
+            if ((uint64_t)(uintptr_t)prog->maps[m] == d->imm64)
+                return prog->maps[m];
+        return NULL;
+    }
+    return NULL;
+}
+
+/* Unchecked executor: bpf_map_lookup_elem calls on array maps known at load time become
+ * op_CALL_ARRAY_LOOKUP (the helper's result without the call). -ENOMEM or 0. */
+static int inline_array_lookups(const struct xdpvm_prog *prog, struct interp_cache *c,
+                                const struct xdpvm_decoded *dec, const uint8_t *second_slot,
+                                const void *label)
+{
+    const struct xdpvm_helper *h = prog->helpers ? prog->helpers->by_id[1] : NULL;
+    size_t n = c->count;
+    if (!h || !h->fn || !h->name || strcmp(h->name, "map_lookup_elem") || !prog->map_count)
+        return 0;
+    uint8_t *landed = calloc(n + 1, 1); /* jump targets and subprogram starts */
+    if (!landed)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i += dec[i].slots) {
+        enum xdpvm_shape shape = xdpvm_op_table[dec[i].op].shape;
+        if (shape == XDPVM_SHAPE_JMP_IMM || shape == XDPVM_SHAPE_JMP_REG || shape == XDPVM_SHAPE_JA ||
+            shape == XDPVM_SHAPE_GOTOL) {
+            int64_t target = xdpvm_isa_jump_target(&dec[i], i);
+            if (target >= 0 && (uint64_t)target < n)
+                landed[target] = 1;
+        }
+        if (c->subprog_start[i])
+            landed[i] = 1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i += dec[i].slots) {
+        struct xdpvm_map_array_layout layout;
+        if (dec[i].op != XDPVM_OP_CALL || dec[i].imm != 1)
+            continue;
+        struct xdpvm_map *map = map_in_r1(prog, dec, second_slot, landed, i);
+        if (!map || !xdpvm_map_array_layout(map, &layout))
+            continue;
+        struct xdpvm_map_array_layout *grown = realloc(c->lookups, (c->lookup_count + 1) * sizeof(*grown));
+        if (!grown) {
+            rc = -ENOMEM;
+            break;
+        }
+        c->lookups = grown;
+        c->lookups[c->lookup_count] = layout;
+        c->ops[VARIANT_FAST][i].imm = (int32_t)c->lookup_count++;
+        c->ops[VARIANT_FAST][i].label = label;
+    }
+    free(landed);
+    return rc;
+}
+
 static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out, char *err,
                        size_t err_size)
 {
@@ -265,6 +338,10 @@ static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out,
         unsigned first = first_position[dec[i].op], second = second_position[dec[i + 1].op];
         if (first && second)
             c->ops[VARIANT_FAST][i].label = labels[VARIANT_FAST][INTERP_FUSED_INDEX(first - 1, second - 1)];
+    }
+    if (inline_array_lookups(prog, c, dec, second_slot, labels[VARIANT_FAST][INTERP_LABEL_ARRAY_LOOKUP])) {
+        rc = -ENOMEM;
+        goto out;
     }
 
     for (size_t m = 0; m < prog->map_count; m++) {

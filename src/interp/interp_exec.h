@@ -21,6 +21,7 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
         INTERP_FUSE_FIRST(FUSED_LABELS_OF, _)
 #undef FUSED_LABELS_OF
 #undef FUSED_LABEL
+        [INTERP_LABEL_ARRAY_LOOKUP] = &&op_CALL_ARRAY_LOOKUP,
 #endif
     };
     if (labels_out) {
@@ -363,6 +364,21 @@ call_helper:
 #endif
     reg[1] = (uint64_t)(uintptr_t)run->ctx;
     DISPATCH();
+
+#if !EXEC_CHECKED
+    /* bpf_map_lookup_elem of an array map known at load time (interp.c): what the helper
+     * returns, without the call. */
+op_CALL_ARRAY_LOOKUP: {
+    const struct xdpvm_map_array_layout *l = &cache->lookups[ip->imm];
+    uint32_t index;
+    memcpy(&index, PTR(reg[2]), sizeof(index));
+    unsigned cpu = run->cpu;
+    reg[0] = index < l->max_entries && cpu < l->ncpus
+                 ? (uint64_t)(uintptr_t)(l->base + index * l->index_stride + cpu * l->cpu_stride)
+                 : 0;
+}
+    NEXT();
+#endif
 
 op_CALL_LOCAL:
     if (depth + 1 >= XDPVM_MAX_CALL_DEPTH)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "interp.h"
+#include "maps/maps.h"
 
 /* One pre-decoded instruction: the address of its handler plus its operands. For lddw the
  * second slot's imm holds the upper half of the (resolved) 64-bit value. */
@@ -50,7 +51,10 @@ enum { INTERP_FUSE_SECOND(INTERP_FUSE_POSITION, FUSE_SECOND_) FUSE_SECOND_COUNT 
 #undef INTERP_FUSE_POSITION
 /* Handler tables: XDPVM_OP__COUNT rows, then the pairs (unchecked executor only). */
 #define INTERP_FUSED_INDEX(first, second) (XDPVM_OP__COUNT + (first) * FUSE_SECOND_COUNT + (second))
-#define INTERP_LABEL_COUNT INTERP_FUSED_INDEX(FUSE_FIRST_COUNT, 0)
+/* then bpf_map_lookup_elem of an array map known at load time, inlined (the kernel's
+ * map_gen_lookup; unchecked executor only) */
+#define INTERP_LABEL_ARRAY_LOOKUP INTERP_FUSED_INDEX(FUSE_FIRST_COUNT, 0)
+#define INTERP_LABEL_COUNT (INTERP_LABEL_ARRAY_LOOKUP + 1)
 
 /* A map's value storage as the checked executor sees it. A ring buffer's storage is
  * accessible only inside records reserved and not yet submitted (ringbuf set). */
@@ -69,6 +73,8 @@ struct interp_cache {
     uint8_t *subprog_start;       /* 1 where a subprogram (call or callback target) begins */
     struct interp_map_range *maps;
     size_t map_count;
+    struct xdpvm_map_array_layout *lookups; /* inlined lookups: the op's imm indexes this */
+    size_t lookup_count;
 };
 
 #define REG_MASK_READS(m) ((m) & 0xffffu)
