@@ -308,8 +308,11 @@ static void format_value(struct json_out *w, const struct btf *btf, uint32_t id,
             break;
         }
         long long elem_size = btf__resolve_size(btf, arr->type);
+        /* Zero-sized elements take no bytes, so the data cannot bound them: a corrupted
+         * nelems of billions would print forever. One stands for them all. */
+        uint32_t nelems = elem_size == 0 && arr->nelems > 1 ? 1 : arr->nelems;
         json_open(w, '[');
-        for (uint32_t i = 0; elem_size >= 0 && i < arr->nelems; i++) {
+        for (uint32_t i = 0; elem_size >= 0 && i < nelems; i++) {
             uint64_t at = (uint64_t)i * (uint64_t)elem_size;
             if (at > avail) {
                 json_value(w, "null");
