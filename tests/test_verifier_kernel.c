@@ -4,7 +4,11 @@
  *  - the corpus tests/bpf/verif_ok.bpf.c / verif_bad.bpf.c: the accepted forms are accepted,
  *    the broken forms rejected with the expected reason;
  *  - differential: for every program of every object, xdpvm's verdict equals the kernel
- *    verifier's (through src/kernel); SKIP when the kernel cannot load BPF here. */
+ *    verifier's (through src/kernel); SKIP when the kernel cannot load BPF here;
+ *  - the same, random programs and the rule table again in a child process without
+ *    CAP_PERFMON, where the kernel applies the leak and stack rules xdpvm always applies; the
+ *    remaining differences are listed with the reason the kernel's log must give
+ *    (docs/VERIFIER.md, "Differences from the kernel"). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
