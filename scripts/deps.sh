@@ -10,7 +10,7 @@ PACKAGES=(
   libxdp-dev                            # AF_XDP sockets, XDP attach
   libpcap-dev tshark                    # pcap read/write; tshark checks our pcaps
   libcapstone-dev                       # x86 disassembly of JIT output
-  iproute2 python3                      # namespaces/veth for live tests; pcap generator
+  iproute2 python3 bc                   # namespaces/veth for live tests; pcap generator; shell arithmetic
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
