@@ -14,23 +14,6 @@
 #include "verifier/verifier.h"
 #include "xdpvm/object.h"
 
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", out);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 static const char usage_text[] = "usage: xdpvm verify PROG.o [--section S] [--log-level 0|1|2] [--json]";
 
 int cmd_verify(int argc, char **argv)
@@ -95,13 +78,13 @@ int cmd_verify(int argc, char **argv)
             status = 1;
         if (json) {
             printf("%s{\"name\":", found ? "," : "");
-            json_string(stdout, xdpvm_program__name(p));
+            cli_json_string(stdout, xdpvm_program__name(p));
             printf(",\"section\":");
-            json_string(stdout, xdpvm_program__section(p));
+            cli_json_string(stdout, xdpvm_program__section(p));
             printf(",\"insns\":%zu,\"accepted\":%s", prog->count, res.accepted ? "true" : "false");
             if (!res.accepted) {
                 printf(",\"error_insn\":%zu,\"reason\":", res.error_insn);
-                json_string(stdout, res.reason);
+                cli_json_string(stdout, res.reason);
             } else {
                 printf(",\"stack_depth\":%u", prog->stack_depth);
             }
