@@ -410,11 +410,6 @@ int cmd_bench(int argc, char **argv)
     if (!program)
         goto out;
     struct xdpvm_prog *prog = xdpvm_program__prog(program);
-    if (!prog || xdpvm_program__type(program) != XDPVM_PROG_XDP) {
-        cli_error("%s: program '%s' (section '%s') is not an XDP program", args.object,
-                  xdpvm_program__name(program), xdpvm_program__section(program));
-        goto out;
-    }
     /* Only programs the verifier accepts are timed: the engines then run them unchecked, as
      * `xdpvm run` does, and the kernel would refuse the others anyway. */
     if (verify_for_run(obj, args.object, program, " (bench times verified programs only)") < 0)

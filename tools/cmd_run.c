@@ -569,8 +569,8 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path,
-                                   const char *section)
+static struct xdpvm_program *find_program(struct xdpvm_object *obj, const char *path,
+                                          const char *section)
 {
     struct xdpvm_program *p;
     if (section) {
@@ -586,6 +586,20 @@ struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path,
             return p;
     cli_error("%s: no XDP program (SEC(\"xdp\")) in the object", path);
     return NULL;
+}
+
+struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path,
+                                   const char *section)
+{
+    struct xdpvm_program *program = find_program(obj, path, section);
+    if (!program)
+        return NULL;
+    if (!xdpvm_program__prog(program) || xdpvm_program__type(program) != XDPVM_PROG_XDP) {
+        cli_error("%s: program '%s' (section '%s') is not an XDP program", path,
+                  xdpvm_program__name(program), xdpvm_program__section(program));
+        return NULL;
+    }
+    return program;
 }
 
 int verify_for_run(struct xdpvm_object *obj, const char *path, struct xdpvm_program *program,
@@ -658,11 +672,6 @@ int cmd_run(int argc, char **argv)
     if (!program)
         goto out;
     struct xdpvm_prog *prog = xdpvm_program__prog(program);
-    if (!prog || xdpvm_program__type(program) != XDPVM_PROG_XDP) {
-        cli_error("%s: program '%s' (section '%s') is not an XDP program", args.object,
-                  xdpvm_program__name(program), xdpvm_program__section(program));
-        goto out;
-    }
     /* The kernel verifies at load; so does run, unless told not to. A rejected program does
      * not run: --no-verify runs it in the checked interpreter instead. */
     if (!args.no_verify &&

@@ -24,7 +24,8 @@ int map_pinned(int argc, char **argv);
 /* Silence libbpf/libxdp chatter unless XDPVM_VERBOSE is set (tools/run_live.c). */
 void live_quiet_libraries(void);
 /* Shared by run and run_live (tools/cmd_run.c): put --map-set / --maps-file entries into a
- * loaded object; pick the XDP program of --section (or the first). Errors are printed. */
+ * loaded object; pick the program of --section (or the first XDP one), NULL when it is
+ * missing or not an XDP program. Errors are printed. */
 struct xdpvm_object;
 struct xdpvm_program;
 int apply_map_set(struct xdpvm_object *obj, const char *option);

@@ -307,11 +307,6 @@ int run_live(int argc, char **argv)
     if (!program)
         goto out;
     opts.prog = xdpvm_program__prog(program);
-    if (!opts.prog || xdpvm_program__type(program) != XDPVM_PROG_XDP) {
-        cli_error("%s: program '%s' (section '%s') is not an XDP program", a.object,
-                  xdpvm_program__name(program), xdpvm_program__section(program));
-        goto out;
-    }
     for (unsigned i = 0; i < a.map_set_count; i++)
         if (apply_map_set(obj, a.map_sets[i]) < 0)
             goto out;
