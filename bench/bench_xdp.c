@@ -10,7 +10,6 @@
  * BPF_PROG_TEST_RUN refuses, are left out of both. Maps are configured identically
  * (tests/lib/example_config.c). */
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +39,6 @@ static bool put_xdpvm(void *ctx, const char *map, const void *key, const void *v
 static bool put_kernel(void *ctx, const char *map, const void *key, const void *value)
 {
     return xdpvm_kernel_map_update(ctx, map, key, value, 0) == 0;
-}
-
-static uint32_t other_ifindex(void)
-{
-    uint32_t found = 0;
-    struct if_nameindex *names = if_nameindex();
-    for (struct if_nameindex *n = names; n && n->if_index; n++)
-        if (n->if_index != 1 && !found)
-            found = n->if_index;
-    if (names)
-        if_freenameindex(names);
-    return found;
 }
 
 /* Wall ns per packet over the capture, looped until XDPVM_BENCH_RUNS runs and 0.3 s. */
@@ -170,7 +157,7 @@ int main(void)
     }
     char why[256];
     bool kernel = xdpvm_kernel_available(why, sizeof(why));
-    uint32_t redirect_ifindex = kernel ? other_ifindex() : 0;
+    uint32_t redirect_ifindex = kernel ? example_redirect_ifindex() : 0;
     printf("XDP examples over %s (%zu frames of 14 bytes or more), same map configuration in both\n",
            pcap, n);
     if (!kernel)

@@ -6,7 +6,6 @@
  * in the checked interpreter as loaded, then verified and JIT-compiled. Skipped with the reason when
  * the kernel cannot load BPF programs here. */
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,20 +128,6 @@ static bool put_both(void *ctx, const char *map, const void *key, const void *va
     return pair_put(pc->pair, map, key, value, pc->test);
 }
 
-/* A device besides lo, for the router's redirect target (the kernel's devmap needs one that
- * exists); 0 when there is none. */
-static uint32_t other_ifindex(void)
-{
-    uint32_t found = 0;
-    struct if_nameindex *names = if_nameindex();
-    for (struct if_nameindex *n = names; n && n->if_index; n++)
-        if (n->if_index != 1 && !found)
-            found = n->if_index;
-    if (names)
-        if_freenameindex(names);
-    return found;
-}
-
 static void hexdump_around(char *out, size_t cap, const uint8_t *p, size_t len, long at)
 {
     size_t from = at > 6 ? (size_t)at - 6 : 0, n = 0;
@@ -239,7 +224,7 @@ static void diff_example(const char *name, const char *pcap_path, bool jit)
     if (!pair_open(&p, name, jit, test))
         return;
     struct put_ctx pc = {&p, test};
-    if (!example_configure(name, put_both, &pc, other_ifindex())) {
+    if (!example_configure(name, put_both, &pc, example_redirect_ifindex())) {
         pair_close(&p);
         return;
     }

@@ -1,5 +1,6 @@
 #include "example_config.h"
 
+#include <net/if.h>
 #include <string.h>
 
 const char *const example_names[6] = {"router", "macswap", "vlan", "firewall", "lb", "counter"};
@@ -89,4 +90,16 @@ bool example_configure(const char *name, example_put_fn put, void *ctx, uint32_t
     if (!strcmp(name, "lb"))
         return configure_lb(put, ctx);
     return true; /* macswap and counter need no entries */
+}
+
+uint32_t example_redirect_ifindex(void)
+{
+    uint32_t found = 0;
+    struct if_nameindex *names = if_nameindex();
+    for (struct if_nameindex *n = names; n && n->if_index; n++)
+        if (n->if_index != 1 && !found)
+            found = n->if_index;
+    if (names)
+        if_freenameindex(names);
+    return found;
 }

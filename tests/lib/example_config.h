@@ -18,4 +18,8 @@ extern const char *const example_names[6];
  * send everything back out (XDP_TX). */
 bool example_configure(const char *name, example_put_fn put, void *ctx, uint32_t redirect_ifindex);
 
+/* A device besides lo, for the router's redirect target (the kernel's devmap needs one that
+ * exists); 0 when there is none. */
+uint32_t example_redirect_ifindex(void);
+
 #endif
