@@ -2,6 +2,7 @@
  * and struct xdpvm_xdp_buff: packet adjustment limits, checksums, redirects, trace_printk
  * formatting, fib_lookup, tail calls, maps, ring buffers and callbacks. */
 #include "helpers/helpers.h"
+#include "lib/expect.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
 
@@ -14,22 +15,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <linux/bpf.h>
-
-#define EXPECT(cond)                                                                    \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            test_fail(name, "line %d: %s", __LINE__, #cond);                            \
-            goto done;                                                                  \
-        }                                                                               \
-    } while (0)
-#define EXPECT_EQ(a, b)                                                                 \
-    do {                                                                                \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                           \
-        if (va_ != vb_) {                                                               \
-            test_fail(name, "line %d: %s == %lld, expected %lld", __LINE__, #a, va_, vb_); \
-            goto done;                                                                  \
-        }                                                                               \
-    } while (0)
 
 static const struct xdpvm_helper_table *xdp_table;
 

@@ -1,6 +1,7 @@
 /* Maps: every type with the kernel's flag and error rules, iteration order, per-CPU slots,
  * LRU eviction, longest-prefix matching (against a brute-force model), ring buffer record
  * order, and concurrent workers. */
+#include "lib/expect.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
 
@@ -10,22 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define EXPECT(cond)                                                                    \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            test_fail(name, "line %d: %s", __LINE__, #cond);                            \
-            goto done;                                                                  \
-        }                                                                               \
-    } while (0)
-#define EXPECT_EQ(a, b)                                                                 \
-    do {                                                                                \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                           \
-        if (va_ != vb_) {                                                               \
-            test_fail(name, "line %d: %s == %lld, expected %lld", __LINE__, #a, va_, vb_); \
-            goto done;                                                                  \
-        }                                                                               \
-    } while (0)
 
 static struct xdpvm_map *make(uint32_t type, uint32_t key_size, uint32_t value_size,
                               uint32_t max_entries, uint32_t flags, unsigned ncpus)
