@@ -5,10 +5,6 @@
  * files that expect a result; the files that expect an error (and bpf_conformance/negative)
  * are the checked interpreter's, in test_conformance. The suite programs are trusted test
  * data, compiled without the verifier, with the same semantics. */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "jit/jit.h"
 #include "lib/conformance.h"
@@ -46,32 +42,6 @@ static const struct conformance_engine engines[] = {
      .engine_ctx = (void *)&blinded_opts, .unchecked = true},
 };
 
-static void run_suite(const char *root, const char *suite, const struct conformance_engine *engine)
-{
-    char dir[1024];
-    snprintf(dir, sizeof(dir), "%s/conformance/%s", root, suite);
-    char **paths = NULL;
-    int count = conformance_list(dir, &paths);
-    if (count <= 0) {
-        test_fail(suite, "no .data files found in %s (%s)", dir, count < 0 ? strerror(-count) : "empty");
-        return;
-    }
-    size_t prefix = strlen(root) + strlen("/conformance/");
-    for (int i = 0; i < count; i++) {
-        char name[1024];
-        snprintf(name, sizeof(name), "%s/%s", engine->name, paths[i] + prefix);
-        struct conformance_result r;
-        conformance_run_file(paths[i], engine, &r);
-        if (r.not_run)
-            continue; /* expects an error: the checked interpreter's file */
-        if (r.passed)
-            test_pass(name);
-        else
-            test_fail(name, "%s", r.detail);
-    }
-    conformance_free_paths(paths, count);
-}
-
 int main(void)
 {
     if (!xdpvm_jit_available()) {
@@ -80,6 +50,6 @@ int main(void)
     }
     for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++)
         for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
-            run_suite(test_shared_dir(), suites[i], &engines[e]);
+            conformance_run_suite(test_shared_dir(), suites[i], &engines[e], false);
     return test_exit_code();
 }

@@ -714,3 +714,43 @@ void conformance_free_paths(char **paths, int count)
         free(paths[i]);
     free(paths);
 }
+
+void conformance_run_suite(const char *root, const char *suite,
+                           const struct conformance_engine *engine, bool verbose)
+{
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/conformance/%s", root, suite);
+    char **paths = NULL;
+    int count = conformance_list(dir, &paths);
+    if (count <= 0) {
+        test_fail(suite, "no .data files found in %s (%s)", dir, count < 0 ? strerror(-count) : "empty");
+        return;
+    }
+    bool negative = strstr(suite, "negative") != NULL;
+    size_t prefix = strlen(root) + strlen("/conformance/");
+    for (int i = 0; i < count; i++) {
+        char name[1024];
+        snprintf(name, sizeof(name), "%s/%s", engine->name, paths[i] + prefix);
+        struct conformance_result r;
+        conformance_run_file(paths[i], engine, &r);
+        if (r.not_run)
+            continue;
+        if (negative) {
+            if (!r.passed || r.error_reported) {
+                test_pass(name);
+                if (verbose)
+                    printf("  reported: %s\n", r.detail);
+            } else {
+                test_fail(name, "a negative test ran and matched its expectation; the runner must "
+                          "report it as failed");
+            }
+        } else if (r.passed) {
+            test_pass(name);
+            if (verbose && r.expected_error)
+                printf("  expected error reported: %s\n", r.detail);
+        } else {
+            test_fail(name, "%s", r.detail);
+        }
+    }
+    conformance_free_paths(paths, count);
+}

@@ -57,4 +57,11 @@ void conformance_run_file(const char *path, const struct conformance_engine *eng
 int conformance_list(const char *dir, char ***paths);
 void conformance_free_paths(char **paths, int count);
 
+/* Every file of suite (a folder under root/conformance) through engine: one PASS/FAIL line per
+ * file, named ENGINE/SUITE/FILE. In a suite whose name contains "negative" a file passes when
+ * the runner reports it failed. verbose: print what was reported for negative files and files
+ * expecting an error. */
+void conformance_run_suite(const char *root, const char *suite,
+                           const struct conformance_engine *engine, bool verbose);
+
 #endif
