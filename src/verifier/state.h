@@ -43,6 +43,7 @@ struct reg {
     uint32_t mem_size;        /* REG_MEM, REG_MAP_KEY: size of the memory */
     uint32_t subprog;         /* REG_FUNC */
     uint32_t clobbered_by;    /* REG_NOT_INIT: 1 + index of the helper call that clobbered it */
+    uint32_t released_by;     /* REG_NOT_INIT: 1 + index of the call that released the record it held */
     int64_t delta;            /* scalars with an id: value = common base + delta */
     bool link32;              /* ... in 32-bit arithmetic (the whole group is below 2^32) */
     struct xdpvm_map *map;    /* REG_MAP_* */

@@ -427,6 +427,9 @@ static int check_read(struct env *env, struct vstate *st, unsigned regno)
     const struct reg *r = &cur_frame(st)->regs[regno];
     if (r->type != REG_NOT_INIT)
         return 0;
+    if (r->released_by)
+        return reject(env, st, "r%u is read, but it held a ring buffer record that the call at insn %u released "
+                      "(submitted or discarded); the record may not be used after that", regno, r->released_by - 1);
     if (r->clobbered_by)
         return reject(env, st, "r%u is read, but the call at insn %u clobbered it (calls clobber r1-r5); "
                       "keep the value in r6-r9 or on the stack across the call", regno, r->clobbered_by - 1);
@@ -556,7 +559,8 @@ static void scrub_spill(struct slot *s)
 {
     if (s->bytes[0] != SLOT_SPILL)
         return;
-    uint8_t kind = is_const_zero(&s->spill) ? SLOT_ZERO : SLOT_MISC;
+    /* The rest of an overwritten pointer is part of an address: it may not be read back. */
+    uint8_t kind = is_const_zero(&s->spill) ? SLOT_ZERO : s->spill.type == REG_SCALAR ? SLOT_MISC : SLOT_INVALID;
     for (int b = 0; b < 8; b++)
         if (s->bytes[b] == SLOT_SPILL)
             s->bytes[b] = kind;
@@ -619,6 +623,11 @@ static int stack_read(struct env *env, struct vstate *st, unsigned regno, const 
         }
         if (kind != SLOT_ZERO)
             all_zero = false;
+        if (kind == SLOT_SPILL && f->slots[slot_of(o)].spill.released_by &&
+            !(out && a.fixed && size == 8 && byte_of(a.lo) == 0)) /* whole: the register becomes unreadable */
+            return reject(env, st, "r%u reads fp%+" PRId64 ", which holds a ring buffer record that the call at insn "
+                          "%u released; the record may not be used after that", regno, o,
+                          f->slots[slot_of(o)].spill.released_by - 1);
         if (kind == SLOT_SPILL && out) {
             const struct reg *sp = &f->slots[slot_of(o)].spill;
             if (is_pointer(sp) && !(a.fixed && size == 8 && byte_of(a.lo) == 0))
@@ -683,6 +692,14 @@ static int stack_write(struct env *env, struct vstate *st, const struct reg *ptr
         s->spill = *value;
         memset(s->bytes, SLOT_SPILL, 8);
         return 0;
+    }
+    for (int64_t o = a.lo; o < a.hi; o++) {
+        const struct slot *t = &f->slots[slot_of(o)];
+        if (t->bytes[byte_of(o)] == SLOT_SPILL && t->spill.type != REG_SCALAR)
+            return reject(env, st, "storing %u byte%s at fp%+" PRId64 " overwrites part of a saved %s pointer, which "
+                          "would leave the rest of its address readable as a number; overwrite all 8 bytes",
+                          size, size == 1 ? "" : "s", a.lo,
+                          t->spill.released_by ? "released ring buffer" : reg_type_name(t->spill.type));
     }
     /* A narrower number stored at the start of a slot stays known too (loop counters kept in
      * 32-bit stack variables), as in the kernel. */
@@ -1028,6 +1045,28 @@ static int pointer_arith(struct env *env, struct vstate *st, struct reg *dst, co
     return 0;
 }
 
+/* Whether two pointers point into one object, so that their difference is a distance and
+ * tells nothing about where the object is. */
+static bool same_object(const struct reg *a, const struct reg *b)
+{
+    if (is_pkt_family(a->type) && is_pkt_family(b->type))
+        return true;
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case REG_CTX:
+        return true;
+    case REG_STACK:
+        return a->frameno == b->frameno;
+    case REG_MAP_VALUE: /* an array's values are one block; other maps' values are separate objects */
+        return a->map == b->map && xdpvm_map_get_spec(a->map)->type == XDPVM_MAP_ARRAY;
+    case REG_MEM:
+        return a->ref && a->ref == b->ref;
+    default:
+        return false;
+    }
+}
+
 static int check_alu(struct env *env, struct vstate *st, const struct xdpvm_decoded *d)
 {
     const struct xdpvm_op_info *info = &xdpvm_op_table[d->op];
@@ -1049,6 +1088,13 @@ static int check_alu(struct env *env, struct vstate *st, const struct xdpvm_deco
         mark_scalar(&src, scalar_const(alu32 ? (uint32_t)d->imm : (uint64_t)(int64_t)d->imm));
 
     if (op == XDPVM_ALU_MOV) {
+        /* Like the kernel without CAP_PERFMON: part of an address as a number could be stored
+         * in a map or returned, so neither a 32-bit copy nor a sign extension of a pointer. */
+        if (src_reg && is_pointer(&src) && (alu32 || info->shape == XDPVM_SHAPE_MOVSX))
+            return reject(env, st, "%s of the %s pointer in r%u would turn part of an address into a number; "
+                          "copy pointers with 64-bit mov (compute lengths such as data_end - data in 64 bits)",
+                          info->shape == XDPVM_SHAPE_MOVSX ? "a sign-extending copy" : "a 32-bit copy",
+                          reg_type_name(src.type), d->src);
         if (info->shape == XDPVM_SHAPE_MOVSX) {
             struct scalar v = src.type == REG_SCALAR ? scalar_sext(src.v, (unsigned)d->off, alu32)
                                                      : (alu32 ? scalar_of_size(4, false) : scalar_unknown());
@@ -1069,10 +1115,10 @@ static int check_alu(struct env *env, struct vstate *st, const struct xdpvm_deco
     if ((rc = check_read(env, st, d->dst)))
         return rc;
     if (op == XDPVM_ALU_NEG || op == XDPVM_ALU_END) {
-        if (is_pointer(dst)) { /* the address becomes a meaningless number, as in the kernel */
-            mark_scalar(dst, alu32 ? scalar_of_size(4, false) : scalar_unknown());
-            return 0;
-        }
+        if (is_pointer(dst)) /* the number would be the address in disguise */
+            return reject(env, st, "%s of the %s pointer in r%u would turn an address into a number that could "
+                          "leave the program", op == XDPVM_ALU_NEG ? "negation" : "a byte swap",
+                          reg_type_name(dst->type), d->dst);
         struct scalar v = op == XDPVM_ALU_NEG
             ? scalar_alu(XDPVM_ALU_NEG, false, dst->v, dst->v, alu32)
             : scalar_bswap(dst->v, (unsigned)d->imm, !alu32, (info->code & XDPVM_SRC_X) != 0);
@@ -1096,21 +1142,25 @@ static int check_alu(struct env *env, struct vstate *st, const struct xdpvm_deco
         return 0;
     }
     const struct reg *ptr = dst_ptr ? dst : &src;
+    /* The low half of an address, or its difference with a number, is an address in disguise
+     * (the kernel refuses it without CAP_PERFMON: "32-bit pointer arithmetic prohibited"). */
+    if (alu32 && !(dst_ptr && src_ptr && op == XDPVM_ALU_SUB && same_object(dst, &src)))
+        return reject(env, st, "32-bit arithmetic on a %s pointer (r%u) is not allowed: its result would hold part "
+                      "of an address; use 64-bit operations on pointers (compute data_end - data in 64 bits)",
+                      reg_type_name(ptr->type), dst_ptr ? d->dst : d->src);
     if (dst_ptr && src_ptr) {
         if (op != XDPVM_ALU_SUB)
             return reject(env, st, "only subtraction is allowed between two pointers (r%u is %s, r%u is %s)", d->dst,
                           reg_type_name(dst->type), d->src, reg_type_name(src.type));
-        mark_scalar(dst, alu32 ? scalar_of_size(4, false) : scalar_unknown()); /* a distance, e.g. a length */
+        if (!same_object(dst, &src))
+            return reject(env, st, "r%u (%s pointer) minus r%u (%s pointer): the pointers may be into different "
+                          "objects, so the difference would reveal an address; only pointers into the same "
+                          "packet, stack frame, array map, context or ring buffer record may be subtracted",
+                          d->dst, reg_type_name(dst->type), d->src, reg_type_name(src.type));
+        /* A distance, e.g. a length; its low half (w1 -= w2, as clang emits for a __u32 length)
+         * is the low half of a distance, not of an address. */
+        mark_scalar(dst, alu32 ? scalar_of_size(4, false) : scalar_unknown());
         return 0;
-    }
-    if (alu32) {
-        /* Like the kernel (privileged): a 32-bit subtraction from a pointer gives a number. */
-        if (op == XDPVM_ALU_SUB) {
-            mark_scalar(dst, scalar_of_size(4, false));
-            return 0;
-        }
-        return reject(env, st, "32-bit arithmetic on a %s pointer (r%u) is not allowed; use 64-bit operations on "
-                      "pointers", reg_type_name(ptr->type), dst_ptr ? d->dst : d->src);
     }
     if (op != XDPVM_ALU_ADD && op != XDPVM_ALU_SUB)
         return reject(env, st, "only addition and subtraction are allowed on pointers; r%u holds a %s pointer",
@@ -1590,14 +1640,18 @@ static void clobber_args(struct frame *f, uint32_t pc)
 }
 
 struct ref_arg {
-    uint32_t ref;
+    uint32_t ref, insn;
 };
 
 static void release_ref_regs(struct reg *r, void *arg)
 {
     struct ref_arg *a = arg;
-    if (r->ref == a->ref && (r->type == REG_MEM || r->type == REG_MEM_OR_NULL))
-        mark_scalar(r, scalar_unknown());
+    /* As the kernel's release_reference: every copy of the record, in registers and spilled
+     * on the stack, becomes unreadable; a number would still hold its address. */
+    if (r->ref == a->ref && (r->type == REG_MEM || r->type == REG_MEM_OR_NULL)) {
+        mark_not_init(r);
+        r->released_by = a->insn + 1;
+    }
 }
 
 static int enter_function(struct env *env, struct vstate *st, uint32_t target, bool callback)
@@ -1802,7 +1856,7 @@ static int check_helper_call(struct env *env, struct vstate *st, const struct xd
         return reject(env, st, "a tail call here would leave the ring buffer record reserved at insn %u neither "
                       "submitted nor discarded; release it first", st->refs[0].insn);
     if (release) {
-        struct ref_arg a = {release};
+        struct ref_arg a = {release, st->pc};
         vstate_for_each_reg(st, release_ref_regs, &a);
         drop_ref(st, release);
     }

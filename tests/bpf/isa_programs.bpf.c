@@ -37,7 +37,10 @@ SEC("xdp")
 int count_packets(struct xdp_md *ctx)
 {
     void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
-    __u32 key = classify((__u32)(data_end - data)) & 15;
+    /* The length in 64 bits (see loader_maps.bpf.c: no 32-bit copy of a pointer). */
+    __u64 len = data_end - data;
+    asm volatile("" : "+r"(len));
+    __u32 key = classify((__u32)len) & 15;
     __u64 *value = bpf_map_lookup_elem(&counters, &key);
     __sync_fetch_and_add(&packets_seen, 1);
     if (!value)
