@@ -6,31 +6,12 @@
 # assertions: the machine is shared.
 # Prints PASS/FAIL/SKIP lines (tests/lib/testlib.h protocol).
 set -u
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${XDPVM_BIN:-$root/build/bin/xdpvm}
-bpf=${XDPVM_BPF_DIR:-$root/build/bpf}
+. "$(dirname "$0")/lib/cli.sh"
 pcap=$root/build/data/mixed.pcap
 macswap=$bpf/examples/macswap.o
 router=$bpf/examples/router.o
 oob=$bpf/tests/bpf/xdp_cli_oob.o
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-verdict() { # name: PASS when the previous command succeeded, else FAIL with $why
-  if [ $? -eq 0 ]; then pass "$1"; else fail "$1" "${why:-condition failed}"; fi
-}
-json_field() { # file python-expression-on-d
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
-}
-
-for f in "$bin" "$macswap" "$router" "$oob" "$pcap"; do
-  if [ ! -e "$f" ]; then
-    echo "FAIL bench_cli_setup: $f missing (run make first)"
-    exit 1
-  fi
-done
+require_files bench_cli_setup "$bin" "$macswap" "$router" "$oob" "$pcap"
 
 # A short capture keeps the kernel's part quick: each packet is one BPF_PROG_TEST_RUN call
 # that waits for the kernel's XDP dispatcher switch. The first 12 records of the bundled one.

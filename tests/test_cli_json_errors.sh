@@ -4,18 +4,11 @@
 # non-zero); a command that printed its document and then failed prints nothing more, so
 # stdout is always exactly one JSON document.
 set -u
-root=${XDPVM_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=${XDPVM_BIN:-$root/build/bin/xdpvm}
-bpf_dir=${XDPVM_BPF_DIR:-$root/build/bpf}
+. "$(dirname "$0")/lib/cli.sh"
 pcap=$root/build/data/mixed.pcap
-router=$bpf_dir/examples/router.o
-oob=$bpf_dir/tests/bpf/xdp_cli_oob.o
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+router=$bpf/examples/router.o
+oob=$bpf/tests/bpf/xdp_cli_oob.o
 
-check() { # name condition-exit-status message
-  if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1: $3"; fi
-}
 # The one JSON document on stdout, printed as python repr; fails when there is not exactly one.
 one_document() {
   python3 -c 'import json,sys; print(repr(json.loads(sys.stdin.read())))' <"$1" 2>/dev/null

@@ -4,19 +4,15 @@
 # <unknown> or misreads a 32-bit atomic (opcode 0xc3 with a fetch/logic operation), the line is
 # compared with llvm's alu32 decoder instead. Then the error paths of the command.
 set -u
-root=${XDPVM_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=${XDPVM_BIN:-$root/build/bin/xdpvm}
-bpf_dir=${XDPVM_BPF_DIR:-$root/build/bpf}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/cli.sh"
 
 normalise() { sed -e 's/[[:space:]]\+/ /g' -e 's/^ //' -e 's/ $//'; }
 
 if ! command -v llvm-objdump-19 >/dev/null; then
   echo "SKIP disasm_objdump: llvm-objdump-19 not installed"
 else
-  objs=$(ls "$bpf_dir"/tests/bpf/isa_*.o "$bpf_dir"/examples/*.o 2>/dev/null)
-  [ -n "$objs" ] || echo "FAIL disasm_objdump: no compiled BPF objects under $bpf_dir (run make)"
+  objs=$(ls "$bpf"/tests/bpf/isa_*.o "$bpf"/examples/*.o 2>/dev/null)
+  [ -n "$objs" ] || echo "FAIL disasm_objdump: no compiled BPF objects under $bpf (run make)"
   for obj in $objs; do
     name="disasm_objdump_$(basename "$(dirname "$obj")")_$(basename "$obj" .o)"
     if ! "$bin" disasm "$obj" 2>"$tmp/err" | normalise >"$tmp/ours"; then
@@ -42,7 +38,7 @@ else
 fi
 
 # --section, --syntax asm (assemblable text), --json
-obj="$bpf_dir/tests/bpf/isa_programs.o"
+obj="$bpf/tests/bpf/isa_programs.o"
 if [ -f "$obj" ]; then
   out=$("$bin" disasm "$obj" --section tc 2>&1)
   if grep -q 'Disassembly of section tc:' <<<"$out" && ! grep -q 'section xdp' <<<"$out"; then

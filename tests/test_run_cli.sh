@@ -4,34 +4,17 @@
 # map pre-fill from the command line and from JSON, damaged and wrong inputs.
 # Prints PASS/FAIL/SKIP lines (tests/lib/testlib.h protocol).
 set -u
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin=${XDPVM_BIN:-$root/build/bin/xdpvm}
-bpf=${XDPVM_BPF_DIR:-$root/build/bpf}
+. "$(dirname "$0")/lib/cli.sh"
 pcap=$root/build/data/mixed.pcap
 pcapng=$root/build/data/mixed.pcapng
 router=$bpf/examples/router.o
 traceprog=$bpf/tests/bpf/xdp_cli_trace.o
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-verdict() { # name: PASS when the previous command succeeded, else FAIL with $why
-  if [ $? -eq 0 ]; then pass "$1"; else fail "$1" "${why:-condition failed}"; fi
-}
 count() { # packets in a capture, as tshark reads it
   tshark -r "$1" 2>/dev/null | wc -l
 }
-json_field() { # file python-expression-on-d
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
-}
 
-for f in "$bin" "$router" "$traceprog" "$pcap" "$pcapng"; do
-  if [ ! -e "$f" ]; then
-    echo "FAIL run_cli_setup: $f missing (run make first)"
-    exit 1
-  fi
-done
+require_files run_cli_setup "$bin" "$router" "$traceprog" "$pcap" "$pcapng"
 if ! command -v tshark >/dev/null; then
   echo "SKIP run_cli: tshark is not installed"
   exit 0

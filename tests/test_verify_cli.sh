@@ -2,17 +2,10 @@
 # `xdpvm verify`: verdicts and exit status, the rejection log (instruction, registers, path,
 # reason, statistics), --section, --json and usage errors.
 set -u
-root=${XDPVM_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=${XDPVM_BIN:-$root/build/bin/xdpvm}
-bpf_dir=${XDPVM_BPF_DIR:-$root/build/bpf}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok="$bpf_dir/tests/bpf/verif_ok.o"
-bad="$bpf_dir/tests/bpf/verif_bad.o"
+. "$(dirname "$0")/lib/cli.sh"
+ok="$bpf/tests/bpf/verif_ok.o"
+bad="$bpf/tests/bpf/verif_bad.o"
 
-check() { # name condition-exit-status message
-  if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1: $3"; fi
-}
 
 "$bin" verify "$ok" >"$tmp/ok" 2>&1; rc=$?
 check verify_cli_accepts_ok_corpus $rc "exit $rc: $(head -3 "$tmp/ok")"
