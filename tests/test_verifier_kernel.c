@@ -449,6 +449,7 @@ static const struct {
     {"pointer-low-half-into-map", "a privileged kernel lets programs copy half a pointer into a number"},
     {"pointer-difference-of-different-objects", "a privileged kernel lets programs subtract any pointers"},
     {"ringbuf-record-read-after-discard", "a privileged kernel turns a released record into an unknown number"},
+    {"pointer-leak-through-helper", "a privileged kernel lets helpers copy saved pointers into maps"},
     {NULL, NULL},
 };
 

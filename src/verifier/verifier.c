@@ -628,6 +628,10 @@ static int stack_read(struct env *env, struct vstate *st, unsigned regno, const 
             return reject(env, st, "r%u reads fp%+" PRId64 ", which holds a ring buffer record that the call at insn "
                           "%u released; the record may not be used after that", regno, o,
                           f->slots[slot_of(o)].spill.released_by - 1);
+        if (kind == SLOT_SPILL && !out && f->slots[slot_of(o)].spill.type != REG_SCALAR)
+            return reject(env, st, "the helper call through r%u reads fp%+" PRId64 ", which holds a saved %s pointer: "
+                          "the helper would copy the address out (into a map or a ring buffer); pass numbers only",
+                          regno, o, reg_type_name(f->slots[slot_of(o)].spill.type));
         if (kind == SLOT_SPILL && out) {
             const struct reg *sp = &f->slots[slot_of(o)].spill;
             if (is_pointer(sp) && !(a.fixed && size == 8 && byte_of(a.lo) == 0))
