@@ -414,10 +414,7 @@ int cmd_bench(int argc, char **argv)
      * `xdpvm run` does, and the kernel would refuse the others anyway. */
     if (verify_for_run(obj, args.object, program, " (bench times verified programs only)") < 0)
         goto out;
-    for (unsigned i = 0; i < args.map_set_count; i++)
-        if (apply_map_set(obj, args.map_sets[i]) < 0)
-            goto out;
-    if (args.maps_file && apply_maps_file(obj, args.maps_file) < 0)
+    if (apply_map_options(obj, args.map_sets, args.map_set_count, args.maps_file) < 0)
         goto out;
 
     if (xdpvm_pcap_read_all(args.in, MIN_PACKET, XDPVM_XDP_MAX_PACKET, &capture, err,

@@ -316,7 +316,7 @@ out:
     return rc;
 }
 
-int apply_map_set(struct xdpvm_object *obj, const char *option)
+static int apply_map_set(struct xdpvm_object *obj, const char *option)
 {
     char where[300];
     snprintf(where, sizeof(where), "--map-set %s", option);
@@ -442,7 +442,7 @@ static bool json_hex(struct json_reader *r, char *buf, size_t cap)
     }
 }
 
-int apply_maps_file(struct xdpvm_object *obj, const char *path)
+static int apply_maps_file(struct xdpvm_object *obj, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -558,6 +558,17 @@ out_reported:
     free(value);
     free(text);
     return rc;
+}
+
+int apply_map_options(struct xdpvm_object *obj, const char *const *map_sets, unsigned count,
+                      const char *maps_file)
+{
+    for (unsigned i = 0; i < count; i++)
+        if (apply_map_set(obj, map_sets[i]) < 0)
+            return -1;
+    if (maps_file && apply_maps_file(obj, maps_file) < 0)
+        return -1;
+    return 0;
 }
 
 /* ---- the run ---- */
@@ -705,10 +716,7 @@ int cmd_run(int argc, char **argv)
         }
     }
 
-    for (unsigned i = 0; i < args.map_set_count; i++)
-        if (apply_map_set(obj, args.map_sets[i]) < 0)
-            goto out;
-    if (args.maps_file && apply_maps_file(obj, args.maps_file) < 0)
+    if (apply_map_options(obj, args.map_sets, args.map_set_count, args.maps_file) < 0)
         goto out;
     if (install_routes(&args) < 0)
         goto out;

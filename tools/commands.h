@@ -23,13 +23,13 @@ int run_live(int argc, char **argv);
 int map_pinned(int argc, char **argv);
 /* Silence libbpf/libxdp chatter unless XDPVM_VERBOSE is set (tools/run_live.c). */
 void live_quiet_libraries(void);
-/* Shared by run and run_live (tools/cmd_run.c): put --map-set / --maps-file entries into a
- * loaded object; pick the program of --section (or the first XDP one), NULL when it is
- * missing or not an XDP program. Errors are printed. */
+/* Shared by run, run_live and bench (tools/cmd_run.c): put the --map-set entries, then those
+ * of --maps-file (NULL: none), into a loaded object (0, or -1); pick the program of --section
+ * (or the first XDP one), NULL when it is missing or not an XDP program. Errors are printed. */
 struct xdpvm_object;
 struct xdpvm_program;
-int apply_map_set(struct xdpvm_object *obj, const char *option);
-int apply_maps_file(struct xdpvm_object *obj, const char *path);
+int apply_map_options(struct xdpvm_object *obj, const char *const *map_sets, unsigned count,
+                      const char *maps_file);
 struct xdpvm_program *pick_program(struct xdpvm_object *obj, const char *path, const char *section);
 /* Verify program like the kernel's load (and the object's other programs, possible tail-call
  * targets, which stay checked when rejected). 0 when accepted; otherwise prints the rejection

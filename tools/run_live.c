@@ -307,10 +307,7 @@ int run_live(int argc, char **argv)
     if (!program)
         goto out;
     opts.prog = xdpvm_program__prog(program);
-    for (unsigned i = 0; i < a.map_set_count; i++)
-        if (apply_map_set(obj, a.map_sets[i]) < 0)
-            goto out;
-    if (a.maps_file && apply_maps_file(obj, a.maps_file) < 0)
+    if (apply_map_options(obj, a.map_sets, a.map_set_count, a.maps_file) < 0)
         goto out;
 
     struct xdpvm_prog *runnable = xdpvm_program__prog(program);
