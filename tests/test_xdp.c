@@ -96,17 +96,25 @@ static struct xdpvm_prog make_prog(const char *name, int (*exec)(struct xdpvm_ru
     return prog;
 }
 
+/* The runner for prog, or NULL after failing test name with the reason. */
+static struct xdpvm_xdp_runner *new_runner(const char *name, const struct xdpvm_prog *prog,
+                                           const struct xdpvm_xdp_opts *opts)
+{
+    char err[256];
+    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(prog, opts, err, sizeof(err));
+    if (!runner)
+        test_fail(name, "runner: %s", err);
+    return runner;
+}
+
 static void test_frame_layout(void)
 {
     const char *name = "xdp_frame_layout";
     struct xdpvm_prog prog = make_prog("layout", exec_record_layout);
     struct xdpvm_xdp_opts opts = {.ingress_ifindex = 7, .rx_queue_index = 3};
-    char err[256];
-    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, &opts, err, sizeof(err));
-    if (!runner) {
-        test_fail(name, "runner: %s", err);
+    struct xdpvm_xdp_runner *runner = new_runner(name, &prog, &opts);
+    if (!runner)
         return;
-    }
     uint8_t packet[60];
     for (size_t i = 0; i < sizeof(packet); i++)
         packet[i] = (uint8_t)(i + 1);
@@ -156,12 +164,9 @@ static void test_verified_prog_keeps_regions(void)
     const char *name = "xdp_regions_set_for_verified_programs_too";
     struct xdpvm_prog prog = make_prog("layout", exec_record_layout);
     prog.verified = true;
-    char err[256];
-    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
-    if (!runner) {
-        test_fail(name, "runner: %s", err);
+    struct xdpvm_xdp_runner *runner = new_runner(name, &prog, NULL);
+    if (!runner)
         return;
-    }
     uint8_t packet[14] = {0};
     struct xdpvm_xdp_result result;
     xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &result);
@@ -175,12 +180,9 @@ static void test_action_accounting(void)
 {
     const char *name = "xdp_action_accounting";
     struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
-    char err[256];
-    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
-    if (!runner) {
-        test_fail(name, "runner: %s", err);
+    struct xdpvm_xdp_runner *runner = new_runner(name, &prog, NULL);
+    if (!runner)
         return;
-    }
     /* {action byte, behaviour byte, arg}: expected outcome */
     static const struct {
         uint8_t bytes[3];
@@ -251,12 +253,9 @@ static void test_redirect_device_check(void)
     const char *name = "xdp_redirect_to_missing_device_is_an_error";
     struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
     struct xdpvm_xdp_opts opts = {.ifindex_exists = only_ifindex_5};
-    char err[256];
-    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, &opts, err, sizeof(err));
-    if (!runner) {
-        test_fail(name, "runner: %s", err);
+    struct xdpvm_xdp_runner *runner = new_runner(name, &prog, &opts);
+    if (!runner)
         return;
-    }
     uint8_t to5[20] = {4, 2, 5}, to6[20] = {4, 2, 6};
     struct xdpvm_xdp_result r5, r6;
     enum xdpvm_xdp_outcome o5 = xdpvm_xdp_run_packet(runner, to5, sizeof(to5), &r5);
@@ -319,12 +318,9 @@ static void test_run_error_keeps_going(void)
 {
     const char *name = "xdp_run_error_mid_stream_keeps_going";
     struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
-    char err[256];
-    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
-    if (!runner) {
-        test_fail(name, "runner: %s", err);
+    struct xdpvm_xdp_runner *runner = new_runner(name, &prog, NULL);
+    if (!runner)
         return;
-    }
     bool ok = true;
     for (int i = 0; i < 10; i++) {
         uint8_t packet[20] = {XDPVM_XDP_PASS, i == 4 || i == 7 ? 1 : 0};
@@ -361,12 +357,9 @@ static void test_result_follows_md(void)
 {
     const char *name = "xdp_result_bytes_follow_md";
     struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
-    char err[256];
-    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
-    if (!runner) {
-        test_fail(name, "runner: %s", err);
+    struct xdpvm_xdp_runner *runner = new_runner(name, &prog, NULL);
+    if (!runner)
         return;
-    }
     uint8_t packet[20] = {XDPVM_XDP_TX, 3, 0, 0, 0xaa, 0xbb};
     struct xdpvm_xdp_result result;
     xdpvm_xdp_run_packet(runner, packet, sizeof(packet), &result);
@@ -381,12 +374,9 @@ static void test_oversize_packet(void)
 {
     const char *name = "xdp_oversize_packet_is_an_error";
     struct xdpvm_prog prog = make_prog("byte_action", exec_byte_action);
-    char err[256];
-    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(&prog, NULL, err, sizeof(err));
-    if (!runner) {
-        test_fail(name, "runner: %s", err);
+    struct xdpvm_xdp_runner *runner = new_runner(name, &prog, NULL);
+    if (!runner)
         return;
-    }
     static uint8_t big[9000], fits[XDPVM_XDP_MAX_PACKET];
     big[0] = fits[0] = XDPVM_XDP_PASS;
     struct xdpvm_xdp_result rb, rf;
