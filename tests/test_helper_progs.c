@@ -7,6 +7,7 @@
 #include "helpers/helpers.h"
 #include "jit/jit.h"
 #include "kernel/kernel.h"
+#include "lib/object_runner.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
 #include "xdp/xdp.h"
@@ -113,19 +114,10 @@ static struct xdpvm_object *open_xdpvm(const char *test, const char *object)
 static bool run_xdpvm(const char *test, struct xdpvm_object *obj, const char *prog_name,
                       FILE *trace, struct run_out *out)
 {
-    struct xdpvm_program *program = xdpvm_object__find_program_by_name(obj, prog_name);
-    struct xdpvm_prog *prog = program ? xdpvm_program__prog(program) : NULL;
-    if (!prog) {
-        test_fail(test, "program %s not loaded: %s", prog_name, xdpvm_last_error());
-        return false;
-    }
-    char err[256];
     struct xdpvm_xdp_opts opts = {.cpu = 1, .ingress_ifindex = 1, .trace = trace};
-    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(prog, &opts, err, sizeof(err));
-    if (!runner) {
-        test_fail(test, "runner: %s", err);
+    struct xdpvm_xdp_runner *runner = object_runner(test, obj, prog_name, &opts);
+    if (!runner)
         return false;
-    }
     uint8_t pkt[64];
     make_packet(pkt);
     struct xdpvm_xdp_result result;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "lib/object_runner.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
 #include "runtime/runtime.h"
@@ -92,19 +93,10 @@ struct xdpvm_outcome {
 static bool run_xdpvm(const char *test, struct xdpvm_object *obj, const char *prog_name, const uint8_t *pkt,
                       size_t len, struct xdpvm_outcome *out)
 {
-    struct xdpvm_program *program = xdpvm_object__find_program_by_name(obj, prog_name);
-    struct xdpvm_prog *prog = program ? xdpvm_program__prog(program) : NULL;
-    if (!prog) {
-        test_fail(test, "program %s not loaded: %s", prog_name, xdpvm_last_error());
-        return false;
-    }
-    char err[256];
     struct xdpvm_xdp_opts opts = {.cpu = 0, .ingress_ifindex = 1};
-    struct xdpvm_xdp_runner *runner = xdpvm_xdp_runner_new(prog, &opts, err, sizeof(err));
-    if (!runner) {
-        test_fail(test, "runner: %s", err);
+    struct xdpvm_xdp_runner *runner = object_runner(test, obj, prog_name, &opts);
+    if (!runner)
         return false;
-    }
     struct xdpvm_xdp_result result;
     xdpvm_xdp_run_packet(runner, pkt, len, &result);
     bool ok = result.error == 0;

@@ -1,0 +1,13 @@
+/* An XDP runner for one program of a loaded object, as the object tests build it. */
+#ifndef XDPVM_TESTLIB_OBJECT_RUNNER_H
+#define XDPVM_TESTLIB_OBJECT_RUNNER_H
+
+#include "xdp/xdp.h"
+#include "xdpvm/object.h"
+
+/* The runner for the program named prog_name in obj (loaded), with opts; NULL after failing
+ * test with the reason (program missing or not loaded, runner refused). */
+struct xdpvm_xdp_runner *object_runner(const char *test, struct xdpvm_object *obj,
+                                       const char *prog_name, const struct xdpvm_xdp_opts *opts);
+
+#endif
