@@ -344,6 +344,16 @@ static void json_skip(struct json_reader *r)
         r->pos++;
 }
 
+/* After an item: skips white space and a ',' when one follows (another item then comes). */
+static bool json_comma(struct json_reader *r)
+{
+    json_skip(r);
+    if (*r->pos != ',')
+        return false;
+    r->pos++;
+    return true;
+}
+
 static unsigned json_line(const struct json_reader *r)
 {
     unsigned line = 1;
@@ -510,11 +520,8 @@ static int apply_maps_file(struct xdpvm_object *obj, const char *path)
                     json_fail(&r, "an entry has only \"key\" and \"value\"");
                     goto out;
                 }
-                json_skip(&r);
-                if (*r.pos == ',') {
-                    r.pos++;
+                if (json_comma(&r))
                     continue;
-                }
                 if (!json_expect(&r, '}'))
                     goto out;
                 break;
@@ -527,20 +534,14 @@ static int apply_maps_file(struct xdpvm_object *obj, const char *path)
             }
             if (put_entry(obj, where, map_name, key, strlen(key), value, strlen(value)) < 0)
                 goto out_reported;
-            json_skip(&r);
-            if (*r.pos == ',') {
-                r.pos++;
+            if (json_comma(&r))
                 continue;
-            }
             break;
         }
         if (!json_expect(&r, ']'))
             goto out;
-        json_skip(&r);
-        if (*r.pos == ',') {
-            r.pos++;
+        if (json_comma(&r))
             continue;
-        }
         if (!json_expect(&r, '}'))
             goto out;
         json_skip(&r);
