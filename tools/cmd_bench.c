@@ -65,11 +65,7 @@ static const char bench_usage[] =
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fputs("xdpvm: error: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    fputs(bench_usage, stderr);
-    return 2;
+    return cli_usage_error(bench_usage, fmt, arg);
 }
 
 static bool parse_engines(const char *text, struct bench_args *args)

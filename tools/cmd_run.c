@@ -66,11 +66,7 @@ static const char run_usage[] =
 
 static int usage_error(const char *fmt, const char *arg)
 {
-    fputs("xdpvm: error: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    fputs(run_usage, stderr);
-    return 2;
+    return cli_usage_error(run_usage, fmt, arg);
 }
 
 static bool parse_u32(const char *text, uint32_t *out)

@@ -41,6 +41,9 @@ int cmd_bench(int argc, char **argv);
 
 /* Shared helpers for commands (tools/common.c). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "xdpvm: error: " then fmt with arg (one %s) on stderr, then the command's usage text; 2, the
+ * exit status of a usage error. */
+int cli_usage_error(const char *usage, const char *fmt, const char *arg);
 /* True when argv contains --json (bpftool style); commands then print one JSON document. */
 bool cli_has_flag(int argc, char **argv, const char *flag);
 /* s as a JSON string, quotes included. */

@@ -31,6 +31,15 @@ void cli_error(const char *fmt, ...)
     }
 }
 
+int cli_usage_error(const char *usage, const char *fmt, const char *arg)
+{
+    fputs("xdpvm: error: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    fputs(usage, stderr);
+    return 2;
+}
+
 static ssize_t counting_write(void *cookie, const char *buf, size_t size)
 {
     (void)cookie;
