@@ -9,6 +9,12 @@ objs=${XDPVM_BPF_DIR:-build/bpf}/tests/bpf
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
 skip() { echo "SKIP $1: $2"; }
+same_entries() { # ours theirs: `xdpvm map dump --json` has the entries of `bpftool -j map dump`
+  python3 -c '
+import json, sys
+sys.exit(0 if json.loads(sys.argv[1])[0]["entries"] == json.loads(sys.argv[2]) else 1)
+' "$1" "$2"
+}
 
 # Raw text (maps without BTF types): bpftool's "key: ..  value: .." lines and element count.
 out=$("$bin" map dump "$objs/loader_legacy.o" --map legacy_counts 2>&1 | tail -n +3)
@@ -61,10 +67,7 @@ ok=1
 for map in stats_by_len_mod4 percpu_packets packets_by_len; do
   ours=$("$bin" map dump "$objs/loader_maps.o" --map "$map" --json 2>/dev/null)
   theirs=$(bpftool -j map dump pinned "$pin/maps/$map")
-  if ! python3 -c '
-import json, sys
-sys.exit(0 if json.loads(sys.argv[1])[0]["entries"] == json.loads(sys.argv[2]) else 1)
-' "$ours" "$theirs"; then
+  if ! same_entries "$ours" "$theirs"; then
     fail map_dump_json_matches_bpftool "map $map: ours ${ours:0:200} bpftool ${theirs:0:200}"
     ok=0
     break
@@ -83,10 +86,7 @@ for pair in records:records by_inner:by_inner sized_only:sized_only .data:loader
   map=${pair%%:*} pinned=${pair#*:}
   ours=$("$bin" map dump "$objs/loader_btfdump.o" --map "$map" --json 2>/dev/null)
   theirs=$(bpftool -j map dump pinned "$pin/btf_maps/$pinned")
-  if ! python3 -c '
-import json, sys
-sys.exit(0 if json.loads(sys.argv[1])[0]["entries"] == json.loads(sys.argv[2]) else 1)
-' "$ours" "$theirs"; then
+  if ! same_entries "$ours" "$theirs"; then
     fail map_dump_btf_matches_bpftool "map $map (json): ours ${ours:0:300} bpftool ${theirs:0:300}"
     ok=0
     break
