@@ -383,10 +383,7 @@ static void test_trace_pointers(void)
 static uint64_t rng_state;
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return test_xorshift64(&rng_state);
 }
 
 static struct xdpvm_insn raw(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)

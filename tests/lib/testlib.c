@@ -82,6 +82,14 @@ const char *test_shared_dir(void)
 
 bool test_sanitized(void) { return getenv("XDPVM_SANITIZED") != NULL; }
 
+uint64_t test_xorshift64(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
 bool test_kernel_bpf_available(const char **why)
 {
     if (geteuid() != 0) {

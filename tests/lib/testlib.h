@@ -23,6 +23,9 @@ const char *test_root_dir(void);    /* repository root: XDPVM_ROOT or "." */
 const char *test_bpf_dir(void);     /* compiled BPF objects: XDPVM_BPF_DIR or "build/bpf" */
 const char *test_shared_dir(void);  /* ../shared: XDPVM_SHARED or "<root>/../shared" */
 bool test_sanitized(void);          /* running in the ASan/UBSan tree: use fewer iterations */
+/* The next number of a xorshift64 sequence kept in *state (never 0): cheap, deterministic
+ * pseudo-random input for robustness loops. */
+uint64_t test_xorshift64(uint64_t *state);
 
 /* Whether the kernel can load BPF programs here (root and a working bpf syscall). When not,
  * *why says so, for SKIP lines. */
