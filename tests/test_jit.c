@@ -485,14 +485,19 @@ static void test_errors(void)
 }
 
 /* bpf_map_lookup_elem on array maps is inlined: same answers as the helper, including
- * NULL for an index past the end and for a worker index past the map's CPUs. */
+ * NULL for an index past the end and, per-CPU only, for a worker index past the map's CPUs.
+ * Twice: the key read from the register clang just stored it from, and reloaded from the
+ * stack when the store comes before r2 is set. */
 static void test_inline_array_lookup(void)
 {
     const struct xdpvm_helper_table *xdp_helpers = xdpvm_helpers_for(XDPVM_PROG_XDP);
     static const uint32_t types[] = {XDPVM_MAP_ARRAY, XDPVM_MAP_PERCPU_ARRAY};
-    for (int t = 0; t < 2; t++) {
+    for (int variant = 0; variant < 4; variant++) {
+        int t = variant & 1;
+        bool reload = variant >> 1;
         char name[64], err[256];
-        snprintf(name, sizeof(name), "inline_lookup_%s", t ? "percpu_array" : "array");
+        snprintf(name, sizeof(name), "inline_lookup_%s%s", t ? "percpu_array" : "array",
+                 reload ? "_key_reloaded" : "");
         struct xdpvm_map_spec spec = {"values", types[t], 4, 12, 5, 0};
         struct xdpvm_map *map = xdpvm_map_create(&spec, 3, err, sizeof(err));
         if (!map) {
@@ -521,6 +526,10 @@ static void test_inline_array_lookup(void)
             {.op = XDPVM_OP_MOV64_IMM, .dst = 0, .imm = 0xffff},
             {.op = XDPVM_OP_EXIT},
         };
+        if (reload) { /* r2 = r10 - 4 first, then the store */
+            struct xdpvm_decoded store = d[0];
+            d[0] = d[1], d[1] = d[2], d[2] = store;
+        }
         for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
             n += xdpvm_isa_encode(&d[i], &insns[n]);
         struct xdpvm_map *maps[1] = {map};
@@ -541,13 +550,18 @@ static void test_inline_array_lookup(void)
         bool ok = !has_call;
         struct { uint32_t key; unsigned cpu; uint64_t want; } cases[] = {
             {0, 0, 0}, {3, 0, 300}, {4, 2, 400 + (t ? 2 : 0)}, {5, 0, 0xffff},
-            {0xffffffff, 0, 0xffff}, {2, 3, 0xffff}, {1, 1, 100 + (t ? 1 : 0)},
+            {0xffffffff, 0, 0xffff}, {2, 3, t ? 0xffff : 200}, {1, 1, 100 + (t ? 1 : 0)},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) && ok; i++) {
             struct xdpvm_run run = {.prog = &prog, .cpu = cases[i].cpu};
             uint64_t args[5] = {cases[i].key, 0, 0, 0, 0}, r0 = 0;
             int rc = xdpvm_jit_run_args(&run, args, &r0);
-            if (rc || r0 != cases[i].want) {
+            const uint64_t *helper = xdpvm_map_lookup(map, &cases[i].key, cases[i].cpu);
+            if ((helper ? *helper : 0xffff) != cases[i].want) {
+                test_fail(name, "key %u cpu %u: the helper disagrees with the expected value",
+                          cases[i].key, cases[i].cpu);
+                ok = false;
+            } else if (rc || r0 != cases[i].want) {
                 test_fail(name, "key %u cpu %u: rc %d r0 %" PRIu64 ", want %" PRIu64, cases[i].key,
                           cases[i].cpu, rc, r0, cases[i].want);
                 ok = false;

@@ -372,10 +372,16 @@ op_CALL_ARRAY_LOOKUP: {
     const struct xdpvm_map_array_layout *l = &cache->lookups[ip->imm];
     uint32_t index;
     memcpy(&index, PTR(reg[2]), sizeof(index));
-    unsigned cpu = run->cpu;
-    reg[0] = index < l->max_entries && cpu < l->ncpus
-                 ? (uint64_t)(uintptr_t)(l->base + index * l->index_stride + cpu * l->cpu_stride)
-                 : 0;
+    if (index >= l->max_entries) {
+        reg[0] = 0;
+    } else if (!l->cpu_stride) { /* plain array: every cpu shares the value */
+        reg[0] = (uint64_t)(uintptr_t)(l->base + index * l->index_stride);
+    } else {
+        unsigned cpu = run->cpu;
+        reg[0] = cpu < l->ncpus ? (uint64_t)(uintptr_t)(l->base + index * l->index_stride +
+                                                        cpu * l->cpu_stride)
+                                : 0;
+    }
 }
     NEXT();
 #endif

@@ -1055,6 +1055,47 @@ static bool inline_lookup_layout(const struct emitter *e, size_t pc, struct xdpv
            l->cpu_stride <= INT32_MAX;
 }
 
+/* The register whose low 32 bits the key at r2 holds when the straight-line code just before
+ * the call is clang's `*(u32 *)(r10 + off) = rK; r2 = r10; r2 += off` (the map's lddw may sit
+ * anywhere in it): the lookup then reads rK instead of reloading the stored key. Only
+ * instructions that neither store nor write rK may come between the store and the call, and
+ * no jump may land there. -1 otherwise. */
+static int key_register_before(const struct emitter *e, size_t pc)
+{
+    int r2_off = 0, r2_stage = 0; /* 1: seen r2 += off, 2: seen r2 = r10 before it */
+    for (size_t k = pc; k-- > 0 && pc - k <= 8;) {
+        if (e->is_target[k + 1])
+            return -1;
+        if (k > 0 && e->decoded[k - 1].slots == 2) /* second slot of an lddw */
+            k--;
+        const struct xdpvm_decoded *d = &e->decoded[k];
+        if (d->op == XDPVM_OP_STXW && d->dst == 10) {
+            if (r2_stage != 2 || d->off != r2_off || d->src == 10)
+                return -1;
+            for (size_t j = k + d->slots; j < pc; j += e->decoded[j].slots)
+                if (insn_writes(&e->decoded[j], d->src))
+                    return -1;
+            return d->src;
+        }
+        switch (xdpvm_op_table[d->op].shape) {
+        case XDPVM_SHAPE_ALU_IMM: case XDPVM_SHAPE_ALU_REG: case XDPVM_SHAPE_LDDW:
+            break;
+        default: /* stores, calls, jumps: the key or the path is not known */
+            return -1;
+        }
+        if (!insn_writes(d, 2))
+            continue;
+        if (r2_stage == 0 && d->op == XDPVM_OP_ADD64_IMM && d->dst == 2) {
+            r2_off = d->imm, r2_stage = 1;
+        } else if (r2_stage == 1 && d->op == XDPVM_OP_MOV64_REG && d->dst == 2 && d->src == 10) {
+            r2_stage = 2;
+        } else {
+            return -1;
+        }
+    }
+    return -1;
+}
+
 static bool emit_inline_array_lookup(struct emitter *e, const struct insn_ctx *c)
 {
     struct xdpvm_map_array_layout l;
@@ -1062,14 +1103,20 @@ static bool emit_inline_array_lookup(struct emitter *e, const struct insn_ctx *c
         return false;
     size_t null_jumps[2];
     int nulls = 0;
-    emit_mem(e, false, OP(0x8b), RAX, RSI, 0, false, 0); /* mov eax, [rsi] */
+    int key_reg = key_register_before(e, c->pc);
+    if (key_reg >= 0) /* mov eax, rK d */
+        emit_mov_rr(e, false, RAX, bpf_to_x86[key_reg]);
+    else /* mov eax, [rsi] */
+        emit_mem(e, false, OP(0x8b), RAX, RSI, 0, false, 0);
     emit_rex(e, false, 0, 0, RAX, false);                 /* cmp eax, max_entries */
     emit1(e, 0x3d);
     emit_u32(e, l.max_entries);
     null_jumps[nulls++] = emit_jcc_forward(e, CC_AE);
-    emit_mem(e, false, OP(0x8b), SCRATCH, REG_RUN, RUN_FIELD(cpu), false, 0); /* r11d = run->cpu */
-    emit_alu_imm(e, false, 7, SCRATCH, (int32_t)l.ncpus);
-    null_jumps[nulls++] = emit_jcc_forward(e, CC_AE);
+    if (l.cpu_stride) { /* per-CPU: the worker's slot, if the map has one for it */
+        emit_mem(e, false, OP(0x8b), SCRATCH, REG_RUN, RUN_FIELD(cpu), false, 0); /* r11d = run->cpu */
+        emit_alu_imm(e, false, 7, SCRATCH, (int32_t)l.ncpus);
+        null_jumps[nulls++] = emit_jcc_forward(e, CC_AE);
+    }
     if (l.index_stride && !(l.index_stride & (l.index_stride - 1))) {
         int shift = __builtin_ctzll(l.index_stride);
         if (shift) { /* shl rax, shift */

@@ -41,7 +41,8 @@ bool xdpvm_map_array_layout(const struct xdpvm_map *map, struct xdpvm_map_array_
     *out = (struct xdpvm_map_array_layout){
         .base = map->arena,
         .index_stride = (uint64_t)slots * map->value_stride,
-        .cpu_stride = slots > 1 ? map->value_stride : 0,
+        /* non-zero for every per-CPU map (even of one cpu): lookups check the cpu then */
+        .cpu_stride = xdpvm_map_is_percpu(map->spec.type) ? map->value_stride : 0,
         .max_entries = map->spec.max_entries,
         .ncpus = map->ncpus,
     };

@@ -154,7 +154,8 @@ size_t xdpvm_map_user_value_size(const struct xdpvm_map *map)
 
 void *xdpvm_map_lookup(struct xdpvm_map *map, const void *key, unsigned cpu)
 {
-    if (cpu >= map->ncpus)
+    /* only per-CPU maps have a slot per cpu: the others answer every worker alike (kernel) */
+    if (cpu >= map->ncpus && xdpvm_map_is_percpu(map->spec.type))
         return NULL;
     return map->ops->lookup(map, key, cpu);
 }

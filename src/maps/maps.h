@@ -51,8 +51,9 @@ bool xdpvm_map_is_percpu(uint32_t type);
 
 /* Where an array map (array, per-CPU array) keeps its values, so the JIT can inline lookups
  * as the kernel's map_gen_lookup does: xdpvm_map_lookup(map, &i, cpu) is NULL unless
- * i < max_entries and cpu < ncpus, and is base + i * index_stride + cpu * cpu_stride otherwise
- * (cpu_stride 0 for a plain array). false for other map types. */
+ * i < max_entries (and, per-CPU array only, cpu < ncpus), and is
+ * base + i * index_stride + cpu * cpu_stride otherwise. cpu_stride is 0 exactly for a plain
+ * array, whose lookups ignore the cpu. false for other map types. */
 struct xdpvm_map_array_layout {
     uint8_t *base;
     uint64_t index_stride, cpu_stride;
