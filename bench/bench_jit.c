@@ -20,7 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <net/if.h>
 
 #include "io/io.h"
 #include "../tests/lib/example_config.h"
@@ -171,19 +170,6 @@ static bool put_kernel(void *ctx, const char *map, const void *key, const void *
 {
     return xdpvm_kernel_map_update(ctx, map, key, value, 0) == 0;
 }
-/* A device besides lo for the router's redirect target (the kernel's devmap needs one). */
-static uint32_t other_ifindex(void)
-{
-    uint32_t found = 0;
-    struct if_nameindex *names = if_nameindex();
-    for (struct if_nameindex *n = names; n && n->if_index; n++)
-        if (n->if_index != 1 && !found)
-            found = n->if_index;
-    if (names)
-        if_freenameindex(names);
-    return found;
-}
-
 static struct column time_kernel(const char *path, const char *prog_name, const char *example,
                                  const struct packet_set *set, uint64_t repeat, bool kernel_ok,
                                  const char *kernel_why)
@@ -199,7 +185,7 @@ static struct column time_kernel(const char *path, const char *prog_name, const 
         xdpvm_kernel_close(obj);
         return col;
     }
-    if (example && !example_configure(example, put_kernel, obj, other_ifindex())) {
+    if (example && !example_configure(example, put_kernel, obj, example_redirect_ifindex())) {
         col.why = "cannot fill the example's maps in the kernel";
         xdpvm_kernel_close(obj);
         return col;
@@ -265,7 +251,7 @@ static int bench_object(const char *path, const char *example, const struct pack
         xdpvm_object__close(obj);
         return -1;
     }
-    if (example && !example_configure(example, put_xdpvm, obj, other_ifindex())) {
+    if (example && !example_configure(example, put_xdpvm, obj, example_redirect_ifindex())) {
         fprintf(stderr, "bench_jit: %s: cannot fill the example's maps\n", path);
         xdpvm_object__close(obj);
         return -1;
