@@ -95,6 +95,18 @@ build/bench/micro_native.o: bench/micro/native.c bench/micro/micro.h bench/micro
 	$(Q)$(BPF_CC) -O2 -Wall -Werror -Isrc -c $< -o $@
 build/bench/bench_jit: build/bench/micro_native.o
 
+# The examples' native baseline (bench_jit's native column, tests/test_native_examples.c): each
+# unchanged example compiled for the host by clang -O2 as a shared object (they share map and
+# function names), with bench/native/bpf_host.h standing in for libbpf's bpf_helpers.h. Bound
+# by symbol, so symbols bind inside the library (-Bsymbolic: no GOT loads for maps).
+NATIVE_HOST_HDRS := bench/native/bpf_host.h bench/native/native_abi.h examples/xdp_common.h
+NATIVE_EXAMPLES  := $(patsubst examples/%.bpf.c,build/bench/native/%.so,$(EXAMPLE_SRCS))
+build/bench/native/%.so: examples/%.bpf.c $(NATIVE_HOST_HDRS) | deps
+	@mkdir -p $(dir $@)
+	@echo "  NATIVE  $@"
+	$(Q)$(BPF_CC) -O2 -g $(WARN) -fPIC -shared -fno-semantic-interposition -Wl,-Bsymbolic \
+	    -include bench/native/bpf_host.h -o $@ $<
+
 # The bundled capture, generated (deterministically) rather than committed.
 DATA := build/data/mixed.pcap build/data/mixed.pcapng
 build/data/mixed.pcap: scripts/gen_pcap.py
@@ -109,7 +121,7 @@ build/data/mixed.pcapng: scripts/gen_pcap.py
 .PHONY: all deps lib cli tests san demo test test-fast bench bench-live soak-jit clean
 .SECONDARY:
 
-all: lib cli $(BPF_OBJS) $(DATA) tests
+all: lib cli $(BPF_OBJS) $(DATA) $(NATIVE_EXAMPLES) tests
 lib: build/libxdpvm.a build/libxdpvm.so
 cli: build/bin/xdpvm
 tests: $(TEST_BINS)

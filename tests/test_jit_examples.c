@@ -10,6 +10,7 @@
 #include "io/io.h"
 #include "jit/jit.h"
 #include "lib/example_config.h"
+#include "lib/map_compare.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
 #include "xdp/xdp.h"
@@ -85,51 +86,6 @@ static bool same_map(const struct xdpvm_map *a, const struct xdpvm_map *b)
     return a == b || (a && b && !strcmp(xdpvm_map_get_spec(a)->name, xdpvm_map_get_spec(b)->name));
 }
 
-/* Every map of the two objects: same keys in the same order, same values. */
-static bool compare_maps(struct pair *p)
-{
-    struct xdpvm_object_map *ma = xdpvm_object__next_map(p->interp.obj, NULL);
-    struct xdpvm_object_map *mb = xdpvm_object__next_map(p->jit.obj, NULL);
-    for (; ma && mb; ma = xdpvm_object__next_map(p->interp.obj, ma),
-                     mb = xdpvm_object__next_map(p->jit.obj, mb)) {
-        struct xdpvm_map *a = xdpvm_object_map__map(ma), *b = xdpvm_object_map__map(mb);
-        const struct xdpvm_map_spec *spec = xdpvm_map_get_spec(a);
-        if (spec->type == XDPVM_MAP_PROG_ARRAY || spec->type == XDPVM_MAP_RINGBUF ||
-            spec->type == XDPVM_MAP_QUEUE || spec->type == XDPVM_MAP_STACK || spec->key_size == 0)
-            continue; /* no key/value view (prog arrays hold each object's own programs) */
-        size_t vsize = xdpvm_map_user_value_size(a);
-        uint8_t *key = calloc(1, spec->key_size), *next_a = calloc(1, spec->key_size),
-                *next_b = calloc(1, spec->key_size), *va = calloc(1, vsize), *vb = calloc(1, vsize);
-        bool ok = key && next_a && next_b && va && vb, first = true;
-        size_t entries = 0;
-        while (ok) {
-            int ra = xdpvm_map_get_next_key(a, first ? NULL : key, next_a);
-            int rb = xdpvm_map_get_next_key(b, first ? NULL : key, next_b);
-            first = false;
-            if (ra != rb || (ra == 0 && memcmp(next_a, next_b, spec->key_size))) {
-                test_fail(p->test, "map '%s': key sets differ after %zu entries", spec->name, entries);
-                ok = false;
-                break;
-            }
-            if (ra)
-                break;
-            memcpy(key, next_a, spec->key_size);
-            /* array-like maps (devmap) list every index, present or not */
-            bool present_a = xdpvm_map_user_lookup(a, key, va) == 0;
-            bool present_b = xdpvm_map_user_lookup(b, key, vb) == 0;
-            if (present_a != present_b || (present_a && memcmp(va, vb, vsize))) {
-                test_fail(p->test, "map '%s': values differ at entry %zu", spec->name, entries);
-                ok = false;
-            }
-            entries++;
-        }
-        free(key), free(next_a), free(next_b), free(va), free(vb);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 static void compare_example(const char *name, const char *pcap_path)
 {
     char test[80], err[256];
@@ -177,7 +133,7 @@ static void compare_example(const char *name, const char *pcap_path)
         test_fail(test, "%s", err);
         ok = false;
     }
-    if (ok && compare_maps(&p)) {
+    if (ok && objects_maps_equal(test, p.interp.obj, p.jit.obj)) {
         printf("# %s: %u packets identical under interpreter and JIT (", name, packets);
         for (int o = 0; o < XDPVM_XDP_OUT_COUNT; o++)
             printf("%s%s %llu", o ? ", " : "", xdpvm_xdp_outcome_name((enum xdpvm_xdp_outcome)o),

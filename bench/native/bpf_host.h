@@ -1,0 +1,107 @@
+/* Host stand-in for libbpf's <bpf/bpf_helpers.h>, forced in front of an unchanged example
+ * (clang -include, see the Makefile rule for build/bench/native/%.so) so that the example's
+ * C code compiles for the host with clang -O2: the benchmark's "native" column, the practical
+ * limit the JIT is measured against.
+ *
+ * Only the program's own code is native. Every helper below is a host function that calls
+ * xdpvm's implementation of that helper (the function the interpreter and the JIT call, with
+ * the helper ABI's r1..r5 and the current run), and every map is the xdpvm map the loader
+ * created from the BPF object: the loader (tests/lib/native_example.c) writes the xdpvm map
+ * pointer into the storage of the `struct {...} name SEC(".maps")` definition of the same
+ * name. That storage is unused otherwise (libbpf reads map definitions from BTF, never their
+ * bytes) and holds at least the pointer member __uint(type, ...), so a helper turns &name
+ * back into the map with one load, as the JIT has it in an immediate. The context is xdpvm's
+ * struct xdpvm_xdp_md, whose data and data_end are the packet's real addresses below 4 GiB,
+ * so the examples' `(void *)(long)ctx->data` needs no translation. */
+#ifndef XDPVM_BENCH_BPF_HOST_H
+#define XDPVM_BENCH_BPF_HOST_H
+
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <string.h>
+
+#include "native_abi.h"
+
+/* The real header and its helper definitions (function pointers to helper ids, meaningful
+ * only to the BPF backend) are skipped: bpf_helper_defs.h is included only from it. */
+#define __BPF_HELPERS__
+
+#define __uint(name, val) int (*name)[val]
+#define __type(name, val) typeof(val) *name
+#define __array(name, val) typeof(val) *name[]
+/* Sections mean nothing to the host; the symbols themselves are what the loader looks up. */
+#define SEC(name)
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
+
+struct xdpvm_native_host xdpvm_native_host;
+
+static __always_inline __u64 xdpvm_native_call(unsigned id, __u64 r1, __u64 r2, __u64 r3, __u64 r4,
+                                               __u64 r5)
+{
+    return xdpvm_native_host.helper[id](r1, r2, r3, r4, r5, xdpvm_native_host.run);
+}
+
+/* The xdpvm map the loader stored in a map definition, as the helper ABI passes it. */
+static __always_inline __u64 xdpvm_native_map(const void *definition)
+{
+    void *map;
+    memcpy(&map, definition, sizeof(map));
+    return (__u64)(unsigned long)map;
+}
+
+static __always_inline __u64 xdpvm_native_ptr(const void *p) { return (__u64)(unsigned long)p; }
+
+/* The helpers, with libbpf's prototypes (bpf_helper_defs.h). */
+static __always_inline void *bpf_map_lookup_elem(void *map, const void *key)
+{
+    return (void *)(unsigned long)xdpvm_native_call(BPF_FUNC_map_lookup_elem, xdpvm_native_map(map),
+                                                    xdpvm_native_ptr(key), 0, 0, 0);
+}
+static __always_inline long bpf_map_update_elem(void *map, const void *key, const void *value,
+                                                __u64 flags)
+{
+    return (long)xdpvm_native_call(BPF_FUNC_map_update_elem, xdpvm_native_map(map),
+                                   xdpvm_native_ptr(key), xdpvm_native_ptr(value), flags, 0);
+}
+static __always_inline long bpf_map_delete_elem(void *map, const void *key)
+{
+    return (long)xdpvm_native_call(BPF_FUNC_map_delete_elem, xdpvm_native_map(map),
+                                   xdpvm_native_ptr(key), 0, 0, 0);
+}
+static __always_inline long bpf_redirect(__u32 ifindex, __u64 flags)
+{
+    return (long)xdpvm_native_call(BPF_FUNC_redirect, ifindex, flags, 0, 0, 0);
+}
+static __always_inline long bpf_redirect_map(void *map, __u64 key, __u64 flags)
+{
+    return (long)xdpvm_native_call(BPF_FUNC_redirect_map, xdpvm_native_map(map), key, flags, 0, 0);
+}
+/* An int argument reaches a BPF helper sign-extended in its 64-bit register. */
+static __always_inline long bpf_xdp_adjust_head(struct xdp_md *xdp_md, int delta)
+{
+    return (long)xdpvm_native_call(BPF_FUNC_xdp_adjust_head, xdpvm_native_ptr(xdp_md),
+                                   (__u64)(__s64)delta, 0, 0, 0);
+}
+static __always_inline long bpf_xdp_adjust_meta(struct xdp_md *xdp_md, int delta)
+{
+    return (long)xdpvm_native_call(BPF_FUNC_xdp_adjust_meta, xdpvm_native_ptr(xdp_md),
+                                   (__u64)(__s64)delta, 0, 0, 0);
+}
+static __always_inline long bpf_xdp_adjust_tail(struct xdp_md *xdp_md, int delta)
+{
+    return (long)xdpvm_native_call(BPF_FUNC_xdp_adjust_tail, xdpvm_native_ptr(xdp_md),
+                                   (__u64)(__s64)delta, 0, 0, 0);
+}
+static __always_inline __s64 bpf_csum_diff(__be32 *from, __u32 from_size, __be32 *to, __u32 to_size,
+                                           __wsum seed)
+{
+    return (__s64)xdpvm_native_call(BPF_FUNC_csum_diff, xdpvm_native_ptr(from), from_size,
+                                    xdpvm_native_ptr(to), to_size, seed);
+}
+
+#endif
