@@ -88,7 +88,8 @@ SANTEST_BINS:= $(patsubst tests/%.c,build-san/tests/%,$(TEST_SRCS))
 BENCH_BINS  := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRCS))
 BPF_OBJS    := $(patsubst %.bpf.c,build/bpf/%.o,$(EXAMPLE_SRCS) $(TESTBPF_SRCS) $(BENCHBPF_SRCS))
 
-# The JIT benchmark's baseline: the micro-programs' C logic compiled for the host by clang -O2.
+# The JIT benchmark's native baseline for the micro-programs: their C logic compiled for the host
+# by clang -O2.
 build/bench/micro_native.o: bench/micro/native.c bench/micro/micro.h bench/micro/native.h | deps
 	@mkdir -p $(dir $@)
 	@echo "  CLANG   $@"

@@ -1,9 +1,14 @@
 /* JIT benchmark: ns per packet of the same XDP program under the xdpvm interpreter, the xdpvm
- * JIT, the kernel's JIT (BPF_PROG_TEST_RUN with repeat, when the kernel allows it) and, for
- * the micro-programs, the same C logic compiled for the host by clang -O2 and called
- * directly. Each packet is run `repeat` times in place, as BPF_PROG_TEST_RUN does (no copy
- * between runs), so every column measures the program plus the smallest per-run overhead of
- * its executor.
+ * JIT, the kernel's JIT (BPF_PROG_TEST_RUN with repeat, when the kernel allows it) and the
+ * same C logic compiled for the host by clang -O2 and called directly (the practical limit):
+ * for the micro-programs bench/micro/native.c, for the examples their unchanged sources as
+ * build/bench/native/NAME.so (bench/native/bpf_host.h), which call xdpvm's own helpers on the
+ * maps of the object benchmarked here (tests/lib/native_example.h): only the program's code
+ * differs between the jit and native columns. Before the native version is timed, every packet
+ * runs once natively and once under the JIT, each on a fresh copy, and any difference in
+ * action, packet place, length or bytes or redirect target is a `!` line and a non-zero exit.
+ * Each packet is run `repeat` times in place, as BPF_PROG_TEST_RUN does (no copy between runs),
+ * so every column measures the program plus the smallest per-run overhead of its executor.
  *
  *   build/bench/bench_jit [--repeat N] [--quick] [PROGRAM.o ...]
  *
@@ -23,6 +28,7 @@
 
 #include "io/io.h"
 #include "../tests/lib/example_config.h"
+#include "../tests/lib/native_example.h"
 #include "maps/maps.h"
 #include "jit/jit.h"
 #include "kernel/kernel.h"
@@ -218,13 +224,36 @@ static struct column time_kernel(const char *path, const char *prog_name, const 
     return col;
 }
 
-static struct column time_native(native_fn fn, const struct packet_set *set, uint64_t repeat)
+/* Before any native timing: every packet once through the native version and once through
+ * prog (the JIT, or the interpreter if it did not compile), each on a fresh copy in its own
+ * frame, with the same map contents (the same maps: counters move alike in both). A native
+ * version that computes something else would make its column meaningless. */
+static bool native_agrees(struct xdpvm_prog *prog, const char *prog_kind, struct xdpvm_prog *native,
+                          const char *name, const struct packet_set *set)
 {
-    struct column col = {.ns = -1, .why = "no native version"};
-    if (!fn)
-        return col;
-    struct xdpvm_prog native = {.name = "native", .exec = fn};
-    return time_xdpvm(&native, set, repeat);
+    const struct xdpvm_xdp_opts opts = {.ingress_ifindex = 1}; /* as in time_xdpvm */
+    char err[256], why[1280];
+    struct xdpvm_xdp_runner *a = xdpvm_xdp_runner_new(prog, &opts, err, sizeof(err));
+    struct xdpvm_xdp_runner *b = a ? xdpvm_xdp_runner_new(native, &opts, err, sizeof(err)) : NULL;
+    uint8_t *frame_a = xdpvm_xdp_low_alloc(FRAME_SIZE), *frame_b = xdpvm_xdp_low_alloc(FRAME_SIZE);
+    bool ok = a && b && frame_a && frame_b;
+    if (!ok)
+        printf("  ! %s: cannot compare native with %s: %s\n", name, prog_kind,
+               b ? "no frame below 4 GiB" : err);
+    for (size_t i = 0; ok && i < set->count; i++) {
+        ok = xdp_runs_agree(a, frame_a, prog_kind, b, frame_b, "native", set->items[i].data,
+                            set->items[i].len, why, sizeof(why));
+        if (!ok)
+            printf("  ! %s: native version differs from %s on packet %zu: %s\n", name, prog_kind,
+                   i + 1, why);
+    }
+    if (frame_a)
+        xdpvm_xdp_low_free(frame_a, FRAME_SIZE);
+    if (frame_b)
+        xdpvm_xdp_low_free(frame_b, FRAME_SIZE);
+    xdpvm_xdp_runner_free(b);
+    xdpvm_xdp_runner_free(a);
+    return ok;
 }
 
 static void print_ns(struct column c)
@@ -242,8 +271,10 @@ static void print_ratio(struct column a, struct column b)
         printf(" %9.2fx", a.ns / b.ns);
 }
 
+/* One row. The native column: micro_native (a micro-program's exec) or, for an example, its
+ * native library bound to this object's maps (tests/lib/native_example.h). */
 static int bench_object(const char *path, const char *example, const struct packet_set *set,
-                        native_fn native, uint64_t total_runs, bool kernel_ok, const char *kernel_why)
+                        native_fn micro_native, uint64_t total_runs, bool kernel_ok, const char *kernel_why)
 {
     struct xdpvm_object *obj = xdpvm_object__open(path, NULL);
     if (!obj || xdpvm_object__load(obj)) {
@@ -268,17 +299,38 @@ static int bench_object(const char *path, const char *example, const struct pack
     struct xdpvm_prog *prog = xdpvm_program__prog(program);
     uint64_t repeat = (total_runs + set->count - 1) / set->count;
 
+    struct xdpvm_prog micro_prog = {.name = "native", .type = XDPVM_PROG_XDP, .exec = micro_native};
+    struct xdpvm_prog *native = micro_native ? &micro_prog : NULL;
+    struct native_example *native_code = NULL;
+    const char *native_why = "no native version";
+    char native_err[512];
+    if (example) {
+        char so[1024];
+        native_example_path(example, so, sizeof(so));
+        native_code = native_example_open(so, obj, xdpvm_program__name(program), native_err,
+                                          sizeof(native_err));
+        if (native_code)
+            native = native_example_prog(native_code);
+        else
+            native_why = native_err;
+    }
+
     struct column kernel = time_kernel(path, xdpvm_program__name(program), example, set, repeat,
                                        kernel_ok, kernel_why);
     prog->verified = true; /* see the header comment */
     struct column interp = time_xdpvm(prog, set, repeat < 10 ? repeat : repeat / 10);
     char err[256];
     struct column jit = {.ns = -1, .why = err};
-    if (xdpvm_jit_compile(prog, NULL, err, sizeof(err)) == 0)
-        jit = time_xdpvm(prog, set, repeat);
-    else
+    bool jitted = xdpvm_jit_compile(prog, NULL, err, sizeof(err)) == 0;
+    if (!jitted)
         fprintf(stderr, "bench_jit: %s\n", err);
-    struct column nat = time_native(native, set, repeat);
+    bool native_ok = !native || native_agrees(prog, jitted ? "JIT" : "interpreter", native,
+                                              xdpvm_object__name(obj), set);
+    if (jitted)
+        jit = time_xdpvm(prog, set, repeat);
+    struct column nat = {.ns = -1, .why = native_why};
+    if (native && native_ok)
+        nat = time_xdpvm(native, set, repeat);
 
     char name[40];
     snprintf(name, sizeof(name), "%s", xdpvm_object__name(obj));
@@ -301,8 +353,12 @@ static int bench_object(const char *path, const char *example, const struct pack
         printf("  ! %s: first packet: native returned %u, JIT %u\n", name, nat.first_ret, jit.first_ret);
     if (kernel.ns < 0 && kernel.why && kernel_ok)
         printf("  (kernel: %s)\n", kernel.why);
+    bool native_missing = example && !native_code; /* make builds every example's */
+    if (native_missing)
+        printf("  ! %s: no native version: %s\n", name, native_why);
+    native_example_close(native_code);
     xdpvm_object__close(obj);
-    return 0;
+    return native_ok && !native_missing ? 0 : -1;
 }
 
 int main(int argc, char **argv)
