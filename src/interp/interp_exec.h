@@ -53,6 +53,8 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
     uint32_t bad;
 #else
     (void)init;
+    unsigned fwd_reg = XDPVM_REG_COUNT;
+    uint64_t fwd_val = 0;
 #endif
     /* One 8-byte load per argument: the caller has just stored them one by one, and a wider
      * (vectorised) load spanning two of those stores cannot be forwarded from them: it would
@@ -106,37 +108,58 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
         ip++;                                                                                     \
         DISPATCH();                                                                               \
     } while (0)
-#define DST reg[ip->dst]
-#define SRC reg[ip->src]
+/* Register reads and writes. The unchecked executor also keeps the register written last
+ * (fwd_reg, or XDPVM_REG_COUNT for none) in a host register (fwd_val): an instruction that
+ * reads what the previous one wrote, the usual case in compiled code, gets the value without
+ * a store-to-load round trip through reg[] (several cycles on every link of a dependency
+ * chain). reg[] is always written too, so other reads and the helpers see every value. */
+#if EXEC_CHECKED
+#define RD(i) reg[i]
+#define SET(i, v) (reg[i] = (v))
+#define FWD_FORGET() ((void)0)
+#else
+#define RD(i) ((i) == fwd_reg ? fwd_val : reg[i])
+#define SET(i, v)                                                                                 \
+    do {                                                                                          \
+        uint64_t set_v_ = (v);                                                                    \
+        fwd_reg = (i);                                                                            \
+        reg[fwd_reg] = set_v_;                                                                    \
+        fwd_val = set_v_;                                                                         \
+    } while (0)
+#define FWD_FORGET() (fwd_reg = XDPVM_REG_COUNT)
+#endif
+#define DST RD(ip->dst)
+#define SRC RD(ip->src)
+#define SET_DST(v) SET(ip->dst, v)
 #define IMM64 ((uint64_t)(int64_t)ip->imm)
 #define IMM32 ((uint64_t)(uint32_t)ip->imm)
-#define MEM_ADDR(r) (reg[r] + (uint64_t)(int64_t)ip->off)
+#define MEM_ADDR(r) (RD(r) + (uint64_t)(int64_t)ip->off)
 #define PTR(a) ((void *)(uintptr_t)(a))
 
     DISPATCH();
 
     /* ALU: add sub mul or and lsh rsh xor arsh, 64 and 32 bits, immediate and register. */
 #define ALU_HANDLERS(X, NAME, OP, MN, COP)                                                        \
-    op_##NAME##64_IMM : DST = alu64_##NAME(DST, IMM64);                                           \
+    op_##NAME##64_IMM : SET_DST(alu64_##NAME(DST, IMM64));                                           \
     NEXT();                                                                                       \
-    op_##NAME##64_REG : DST = alu64_##NAME(DST, SRC);                                             \
+    op_##NAME##64_REG : SET_DST(alu64_##NAME(DST, SRC));                                             \
     NEXT();                                                                                       \
-    op_##NAME##32_IMM : DST = alu32_##NAME((uint32_t)DST, (uint32_t)ip->imm);                     \
+    op_##NAME##32_IMM : SET_DST(alu32_##NAME((uint32_t)DST, (uint32_t)ip->imm));                     \
     NEXT();                                                                                       \
-    op_##NAME##32_REG : DST = alu32_##NAME((uint32_t)DST, (uint32_t)SRC);                         \
+    op_##NAME##32_REG : SET_DST(alu32_##NAME((uint32_t)DST, (uint32_t)SRC));                         \
     NEXT();
     XDPVM_ALU_BINARY_OPS(ALU_HANDLERS, _)
 #undef ALU_HANDLERS
 
     /* Division and modulo: the ISA's results for a zero divisor and for INT_MIN / -1. */
 #define DIV_HANDLERS(NAME, FN64, FN32)                                                            \
-    op_##NAME##64_IMM : DST = FN64(DST, IMM64);                                                   \
+    op_##NAME##64_IMM : SET_DST(FN64(DST, IMM64));                                                   \
     NEXT();                                                                                       \
-    op_##NAME##64_REG : DST = FN64(DST, SRC);                                                     \
+    op_##NAME##64_REG : SET_DST(FN64(DST, SRC));                                                     \
     NEXT();                                                                                       \
-    op_##NAME##32_IMM : DST = FN32(DST, IMM32);                                                   \
+    op_##NAME##32_IMM : SET_DST(FN32(DST, IMM32));                                                   \
     NEXT();                                                                                       \
-    op_##NAME##32_REG : DST = FN32(DST, SRC);                                                     \
+    op_##NAME##32_REG : SET_DST(FN32(DST, SRC));                                                     \
     NEXT();
     DIV_HANDLERS(DIV, udiv64, udiv32)
     DIV_HANDLERS(SDIV, sdiv64, sdiv32)
@@ -145,60 +168,60 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
 #undef DIV_HANDLERS
 
 op_NEG64:
-    DST = 0 - DST;
+    SET_DST(0 - DST);
     NEXT();
 op_NEG32:
-    DST = (uint32_t)(0u - (uint32_t)DST);
+    SET_DST((uint32_t)(0u - (uint32_t)DST));
     NEXT();
 op_MOV64_IMM:
-    DST = IMM64;
+    SET_DST(IMM64);
     NEXT();
 op_MOV64_REG:
-    DST = SRC;
+    SET_DST(SRC);
     NEXT();
 op_MOV32_IMM:
-    DST = IMM32;
+    SET_DST(IMM32);
     NEXT();
 op_MOV32_REG:
-    DST = (uint32_t)SRC;
+    SET_DST((uint32_t)SRC);
     NEXT();
 op_MOVSX8_64:
-    DST = (uint64_t)(int64_t)(int8_t)SRC;
+    SET_DST((uint64_t)(int64_t)(int8_t)SRC);
     NEXT();
 op_MOVSX16_64:
-    DST = (uint64_t)(int64_t)(int16_t)SRC;
+    SET_DST((uint64_t)(int64_t)(int16_t)SRC);
     NEXT();
 op_MOVSX32_64:
-    DST = (uint64_t)(int64_t)(int32_t)SRC;
+    SET_DST((uint64_t)(int64_t)(int32_t)SRC);
     NEXT();
 op_MOVSX8_32:
-    DST = (uint32_t)(int32_t)(int8_t)SRC;
+    SET_DST((uint32_t)(int32_t)(int8_t)SRC);
     NEXT();
 op_MOVSX16_32:
-    DST = (uint32_t)(int32_t)(int16_t)SRC;
+    SET_DST((uint32_t)(int32_t)(int16_t)SRC);
     NEXT();
 
     /* Byte order: the host is little-endian (checked in interp_exec.c), so "le" truncates
      * and "be" and the unconditional bswap swap. */
 op_LE16:
-    DST = (uint16_t)DST;
+    SET_DST((uint16_t)DST);
     NEXT();
 op_LE32:
-    DST = (uint32_t)DST;
+    SET_DST((uint32_t)DST);
     NEXT();
 op_LE64:
     NEXT();
 op_BE16:
 op_BSWAP16:
-    DST = __builtin_bswap16((uint16_t)DST);
+    SET_DST(__builtin_bswap16((uint16_t)DST));
     NEXT();
 op_BE32:
 op_BSWAP32:
-    DST = __builtin_bswap32((uint32_t)DST);
+    SET_DST(__builtin_bswap32((uint32_t)DST));
     NEXT();
 op_BE64:
 op_BSWAP64:
-    DST = __builtin_bswap64(DST);
+    SET_DST(__builtin_bswap64(DST));
     NEXT();
 
     /* Jumps: ip moves by off (imm for gotol) relative to the next instruction. */
@@ -228,7 +251,7 @@ op_GOTOL:
         mem_##NAME##_t v_;                                                                        \
         CHECK_MEM(MEM_ADDR(ip->src), BYTES, false, false);                                        \
         memcpy(&v_, PTR(MEM_ADDR(ip->src)), BYTES);                                               \
-        DST = v_;                                                                                 \
+        SET_DST(v_);                                                                                 \
     }                                                                                             \
     NEXT();                                                                                       \
     op_ST##NAME : {                                                                               \
@@ -252,7 +275,7 @@ op_GOTOL:
         T v_;                                                                                     \
         CHECK_MEM(MEM_ADDR(ip->src), sizeof(T), false, false);                                    \
         memcpy(&v_, PTR(MEM_ADDR(ip->src)), sizeof(T));                                           \
-        DST = (uint64_t)(int64_t)v_;                                                              \
+        SET_DST((uint64_t)(int64_t)v_);                                                              \
     }                                                                                             \
     NEXT();
     LDXS_HANDLER(B, int8_t)
@@ -273,23 +296,23 @@ op_GOTOL:
 #define atomic_OR(T, p) (void)__atomic_fetch_or(p, (T)SRC, __ATOMIC_SEQ_CST)
 #define atomic_AND(T, p) (void)__atomic_fetch_and(p, (T)SRC, __ATOMIC_SEQ_CST)
 #define atomic_XOR(T, p) (void)__atomic_fetch_xor(p, (T)SRC, __ATOMIC_SEQ_CST)
-#define atomic_FETCH_ADD(T, p) SRC = __atomic_fetch_add(p, (T)SRC, __ATOMIC_SEQ_CST)
-#define atomic_FETCH_OR(T, p) SRC = __atomic_fetch_or(p, (T)SRC, __ATOMIC_SEQ_CST)
-#define atomic_FETCH_AND(T, p) SRC = __atomic_fetch_and(p, (T)SRC, __ATOMIC_SEQ_CST)
-#define atomic_FETCH_XOR(T, p) SRC = __atomic_fetch_xor(p, (T)SRC, __ATOMIC_SEQ_CST)
-#define atomic_XCHG(T, p) SRC = __atomic_exchange_n(p, (T)SRC, __ATOMIC_SEQ_CST)
+#define atomic_FETCH_ADD(T, p) SET(ip->src, __atomic_fetch_add(p, (T)SRC, __ATOMIC_SEQ_CST))
+#define atomic_FETCH_OR(T, p) SET(ip->src, __atomic_fetch_or(p, (T)SRC, __ATOMIC_SEQ_CST))
+#define atomic_FETCH_AND(T, p) SET(ip->src, __atomic_fetch_and(p, (T)SRC, __ATOMIC_SEQ_CST))
+#define atomic_FETCH_XOR(T, p) SET(ip->src, __atomic_fetch_xor(p, (T)SRC, __ATOMIC_SEQ_CST))
+#define atomic_XCHG(T, p) SET(ip->src, __atomic_exchange_n(p, (T)SRC, __ATOMIC_SEQ_CST))
 #define atomic_CMPXCHG(T, p)                                                                      \
     do {                                                                                          \
         T expected_ = (T)reg[0];                                                                  \
         __atomic_compare_exchange_n(p, &expected_, (T)SRC, false, __ATOMIC_SEQ_CST,               \
                                     __ATOMIC_SEQ_CST);                                            \
-        reg[0] = expected_;                                                                       \
+        SET(0, (uint64_t)expected_);                                                              \
     } while (0)
     XDPVM_ATOMIC_OPS(ATOMIC_HANDLERS, _)
 #undef ATOMIC_HANDLERS
 
 op_LDDW:
-    DST = (uint32_t)ip[0].imm | ((uint64_t)(uint32_t)ip[1].imm << 32);
+    SET_DST((uint32_t)ip[0].imm | ((uint64_t)(uint32_t)ip[1].imm << 32));
     ip += 2;
     DISPATCH();
 
@@ -309,7 +332,7 @@ call_helper:
     if (__builtin_expect(!interp_helper_args_ok(st, cache, prog, helper, reg, init, PC), 0))
         return run->error;
 #endif
-    reg[0] = helper->fn(reg[1], reg[2], reg[3], reg[4], reg[5], run);
+    SET(0, helper->fn(reg[1], reg[2], reg[3], reg[4], reg[5], run));
 #if EXEC_CHECKED
     init = (init & ~REG_ARGS_MASK) | REG_BIT(0); /* r1..r5 are clobbered by a call */
     if (__builtin_expect(!interp_track_records(st, helper, reg[1], reg[0], PC), 0))
@@ -362,7 +385,7 @@ call_helper:
     masks = cache->reg_masks;
     init = REG_BIT(1) | REG_BIT(XDPVM_REG_FP);
 #endif
-    reg[1] = (uint64_t)(uintptr_t)run->ctx;
+    SET(1, (uint64_t)(uintptr_t)run->ctx);
     DISPATCH();
 
 #if !EXEC_CHECKED
@@ -373,14 +396,14 @@ op_CALL_ARRAY_LOOKUP: {
     uint32_t index;
     memcpy(&index, PTR(reg[2]), sizeof(index));
     if (index >= l->max_entries) {
-        reg[0] = 0;
+        SET(0, 0);
     } else if (!l->cpu_stride) { /* plain array: every cpu shares the value */
-        reg[0] = (uint64_t)(uintptr_t)(l->base + index * l->index_stride);
+        SET(0, (uint64_t)(uintptr_t)(l->base + index * l->index_stride));
     } else {
         unsigned cpu = run->cpu;
-        reg[0] = cpu < l->ncpus ? (uint64_t)(uintptr_t)(l->base + index * l->index_stride +
-                                                        cpu * l->cpu_stride)
-                                : 0;
+        SET(0, cpu < l->ncpus ? (uint64_t)(uintptr_t)(l->base + index * l->index_stride +
+                                                            cpu * l->cpu_stride)
+                                    : 0);
     }
 }
     NEXT();
@@ -398,7 +421,7 @@ op_CALL_LOCAL:
     }
     depth++;
     st->depth = depth;
-    reg[XDPVM_REG_FP] = interp_frame_top(st, depth);
+    SET(XDPVM_REG_FP, interp_frame_top(st, depth));
     ZERO_FRAME();
 #if EXEC_CHECKED
     init = (init & REG_ARGS_MASK) | REG_BIT(XDPVM_REG_FP); /* the callee sees r1..r5 and r10 */
@@ -418,6 +441,7 @@ frame_exit:
         const struct frame *f = &frames[depth - entry_depth];
         memcpy(&reg[6], f->callee_saved, sizeof(f->callee_saved));
         reg[XDPVM_REG_FP] = interp_frame_top(st, depth);
+        FWD_FORGET();
 #if EXEC_CHECKED
         init = (f->init & ~(REG_ARGS_MASK | REG_BIT(0))) | REG_BIT(0);
 #endif
@@ -436,29 +460,27 @@ frame_exit:
     DISPATCH();
 
 #if !EXEC_CHECKED
-    /* Superinstructions (interp_private.h). The first instruction's result is also kept in a
-     * C variable and the second reads it from there when it names the same register: a
-     * dependent pair costs no store-to-load round trip through reg[]. FA_x: the value row x
-     * writes to its dst; FB_x: row x's whole effect, reading registers through RD. */
-#define RD(i) (i == fused_dst_ ? fused_val_ : reg[i])
+    /* Superinstructions (interp_private.h). FA_x: the value row x writes to its dst; FB_x:
+     * row x's whole effect. Both read registers through RD, so the second instruction gets
+     * the first's result from fwd_val. */
 #define FA_LDX(T, o)                                                                              \
     ({                                                                                            \
         T v_;                                                                                     \
-        memcpy(&v_, PTR(reg[(o)->src] + (uint64_t)(int64_t)(o)->off), sizeof(v_));              \
+        memcpy(&v_, PTR(RD((o)->src) + (uint64_t)(int64_t)(o)->off), sizeof(v_));              \
         (uint64_t)v_;                                                                             \
     })
 #define FA_LDXB(o) FA_LDX(uint8_t, o)
 #define FA_LDXH(o) FA_LDX(uint16_t, o)
 #define FA_LDXW(o) FA_LDX(uint32_t, o)
 #define FA_LDXDW(o) FA_LDX(uint64_t, o)
-#define FA_MOV64_REG(o) reg[(o)->src]
-#define FA_MOV32_REG(o) (uint64_t)(uint32_t)reg[(o)->src]
+#define FA_MOV64_REG(o) RD((o)->src)
+#define FA_MOV32_REG(o) (uint64_t)(uint32_t)RD((o)->src)
 #define FA_MOV64_IMM(o) (uint64_t)(int64_t)(o)->imm
 #define FA_MOV32_IMM(o) (uint64_t)(uint32_t)(o)->imm
-#define FA_ALU64_IMM(N, o) alu64_##N(reg[(o)->dst], (uint64_t)(int64_t)(o)->imm)
-#define FA_ALU32_IMM(N, o) alu32_##N((uint32_t)reg[(o)->dst], (uint32_t)(o)->imm)
-#define FA_ALU32_REG(N, o) alu32_##N((uint32_t)reg[(o)->dst], (uint32_t)reg[(o)->src])
-#define FA_ALU64_REG(N, o) alu64_##N(reg[(o)->dst], reg[(o)->src])
+#define FA_ALU64_IMM(N, o) alu64_##N(RD((o)->dst), (uint64_t)(int64_t)(o)->imm)
+#define FA_ALU32_IMM(N, o) alu32_##N((uint32_t)RD((o)->dst), (uint32_t)(o)->imm)
+#define FA_ALU32_REG(N, o) alu32_##N((uint32_t)RD((o)->dst), (uint32_t)RD((o)->src))
+#define FA_ALU64_REG(N, o) alu64_##N(RD((o)->dst), RD((o)->src))
 #define FA_ADD64_IMM(o) FA_ALU64_IMM(ADD, o)
 #define FA_ADD32_REG(o) FA_ALU32_REG(ADD, o)
 #define FA_OR32_REG(o) FA_ALU32_REG(OR, o)
@@ -474,35 +496,28 @@ frame_exit:
     /* a store as the first instruction writes no register */
 #define FA_STX_FIRST(T, o)                                                                        \
     do {                                                                                          \
-        T v_ = (T)reg[(o)->src];                                                                  \
-        memcpy(PTR(reg[(o)->dst] + (uint64_t)(int64_t)(o)->off), &v_, sizeof(v_));              \
+        T v_ = (T)RD((o)->src);                                                                  \
+        memcpy(PTR(RD((o)->dst) + (uint64_t)(int64_t)(o)->off), &v_, sizeof(v_));              \
     } while (0)
 #define FIRST_STORE(T)                                                                            \
-    FA_STX_FIRST(T, ip);                                                                          \
-    const unsigned fused_dst_ = XDPVM_REG_COUNT;                                                  \
-    const uint64_t fused_val_ = 0;
+    FA_STX_FIRST(T, ip);
 #define FIRST_STXB FIRST_STORE(uint8_t)
 #define FIRST_STXH FIRST_STORE(uint16_t)
 #define FIRST_STXW FIRST_STORE(uint32_t)
 #define FIRST_STXDW FIRST_STORE(uint64_t)
-#define FIRST_VALUE(A)                                                                            \
-    const unsigned fused_dst_ = ip->dst;                                                          \
-    const uint64_t fused_val_ = FA_##A(ip);                                                       \
-    reg[fused_dst_] = fused_val_;
+#define FIRST_VALUE(A) SET(ip->dst, FA_##A(ip));
     /* a conditional jump as the first: taken, the second is not run */
 #define FIRST_BRANCH(TAKEN)                                                                       \
     if (TAKEN) {                                                                                  \
         ip += ip->off + 1;                                                                        \
         DISPATCH();                                                                               \
-    }                                                                                             \
-    const unsigned fused_dst_ = XDPVM_REG_COUNT;                                                  \
-    const uint64_t fused_val_ = 0;
-#define FIRST_JGT_REG FIRST_BRANCH(reg[ip->dst] > reg[ip->src])
-#define FIRST_JEQ_IMM FIRST_BRANCH(reg[ip->dst] == (uint64_t)(int64_t)ip->imm)
-#define FIRST_JNE_IMM FIRST_BRANCH(reg[ip->dst] != (uint64_t)(int64_t)ip->imm)
-#define FIRST_JEQ32_IMM FIRST_BRANCH((uint32_t)reg[ip->dst] == (uint32_t)ip->imm)
-#define FIRST_JNE32_IMM FIRST_BRANCH((uint32_t)reg[ip->dst] != (uint32_t)ip->imm)
-#define FIRST_JLT32_IMM FIRST_BRANCH((uint32_t)reg[ip->dst] < (uint32_t)ip->imm)
+    }
+#define FIRST_JGT_REG FIRST_BRANCH(RD(ip->dst) > RD(ip->src))
+#define FIRST_JEQ_IMM FIRST_BRANCH(RD(ip->dst) == (uint64_t)(int64_t)ip->imm)
+#define FIRST_JNE_IMM FIRST_BRANCH(RD(ip->dst) != (uint64_t)(int64_t)ip->imm)
+#define FIRST_JEQ32_IMM FIRST_BRANCH((uint32_t)RD(ip->dst) == (uint32_t)ip->imm)
+#define FIRST_JNE32_IMM FIRST_BRANCH((uint32_t)RD(ip->dst) != (uint32_t)ip->imm)
+#define FIRST_JLT32_IMM FIRST_BRANCH((uint32_t)RD(ip->dst) < (uint32_t)ip->imm)
 #define FIRST_LDXB FIRST_VALUE(LDXB)
 #define FIRST_LDXH FIRST_VALUE(LDXH)
 #define FIRST_LDXW FIRST_VALUE(LDXW)
@@ -528,17 +543,17 @@ frame_exit:
     do {                                                                                          \
         T v_;                                                                                     \
         memcpy(&v_, PTR(RD((o)->src) + (uint64_t)(int64_t)(o)->off), sizeof(v_));               \
-        reg[(o)->dst] = v_;                                                                       \
+        SET((o)->dst, v_);                                                                        \
     } while (0)
 #define FB_STX(T, o)                                                                              \
     do {                                                                                          \
         T v_ = (T)RD((o)->src);                                                                   \
         memcpy(PTR(RD((o)->dst) + (uint64_t)(int64_t)(o)->off), &v_, sizeof(v_));               \
     } while (0)
-#define FB_ALU64_IMM(N, o) (reg[(o)->dst] = alu64_##N(RD((o)->dst), (uint64_t)(int64_t)(o)->imm))
-#define FB_ALU32_IMM(N, o) (reg[(o)->dst] = alu32_##N((uint32_t)RD((o)->dst), (uint32_t)(o)->imm))
-#define FB_ALU64_REG(N, o) (reg[(o)->dst] = alu64_##N(RD((o)->dst), RD((o)->src)))
-#define FB_ALU32_REG(N, o) (reg[(o)->dst] = alu32_##N((uint32_t)RD((o)->dst), (uint32_t)RD((o)->src)))
+#define FB_ALU64_IMM(N, o) SET((o)->dst, alu64_##N(RD((o)->dst), (uint64_t)(int64_t)(o)->imm))
+#define FB_ALU32_IMM(N, o) SET((o)->dst, alu32_##N((uint32_t)RD((o)->dst), (uint32_t)(o)->imm))
+#define FB_ALU64_REG(N, o) SET((o)->dst, alu64_##N(RD((o)->dst), RD((o)->src)))
+#define FB_ALU32_REG(N, o) SET((o)->dst, alu32_##N((uint32_t)RD((o)->dst), (uint32_t)RD((o)->src)))
 #define FB_JMP_REG(N, o)                                                                          \
     do {                                                                                          \
         uint64_t a_ = RD((o)->dst), b_ = RD((o)->src);                                            \
@@ -565,9 +580,9 @@ frame_exit:
 #define FB_STXH(o) FB_STX(uint16_t, o)
 #define FB_STXW(o) FB_STX(uint32_t, o)
 #define FB_STXDW(o) FB_STX(uint64_t, o)
-#define FB_MOV64_REG(o) (reg[(o)->dst] = RD((o)->src))
-#define FB_MOV32_REG(o) (reg[(o)->dst] = (uint32_t)RD((o)->src))
-#define FB_MOV32_IMM(o) (reg[(o)->dst] = (uint32_t)(o)->imm)
+#define FB_MOV64_REG(o) SET((o)->dst, RD((o)->src))
+#define FB_MOV32_REG(o) SET((o)->dst, (uint32_t)RD((o)->src))
+#define FB_MOV32_IMM(o) SET((o)->dst, (uint32_t)(o)->imm)
 #define FB_ADD64_IMM(o) FB_ALU64_IMM(ADD, o)
 #define FB_ADD32_REG(o) FB_ALU32_REG(ADD, o)
 #define FB_OR32_REG(o) FB_ALU32_REG(OR, o)
@@ -590,8 +605,6 @@ frame_exit:
 #define FUSED_HANDLER(A, B)                                                                       \
     op_F_##A##_##B : {                                                                            \
         FIRST_##A                                                                                 \
-        (void)fused_dst_; /* unread when the second reads no register */                         \
-        (void)fused_val_;                                                                         \
         ip++;                                                                                     \
         FB_##B(ip);                                                                               \
     }                                                                                             \
@@ -625,6 +638,10 @@ uninitialised_read:
 #undef ZERO_FRAME
 #undef NEXT
 #undef DST
+#undef RD
+#undef SET
+#undef SET_DST
+#undef FWD_FORGET
 #undef SRC
 #undef IMM64
 #undef IMM32
