@@ -116,6 +116,7 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
 #if EXEC_CHECKED
 #define RD(i) reg[i]
 #define SET(i, v) (reg[i] = (v))
+#define SET_CONST(i, v) (reg[i] = (v))
 #define FWD_FORGET() ((void)0)
 #else
 #define RD(i) ((i) == fwd_reg ? fwd_val : reg[i])
@@ -125,6 +126,16 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
         fwd_reg = (i);                                                                            \
         reg[fwd_reg] = set_v_;                                                                    \
         fwd_val = set_v_;                                                                         \
+    } while (0)
+/* A constant is no link of a dependency chain (its store executes at once): it leaves the
+ * forwarded register in place, so `w0 = 1; if w5 != 0xffff goto` still gets w5 forwarded. */
+#define SET_CONST(i, v)                                                                           \
+    do {                                                                                          \
+        uint64_t set_v_ = (v);                                                                    \
+        unsigned set_i_ = (i);                                                                    \
+        reg[set_i_] = set_v_;                                                                     \
+        if (set_i_ == fwd_reg)                                                                    \
+            fwd_val = set_v_;                                                                     \
     } while (0)
 #define FWD_FORGET() (fwd_reg = XDPVM_REG_COUNT)
 #endif
@@ -174,13 +185,13 @@ op_NEG32:
     SET_DST((uint32_t)(0u - (uint32_t)DST));
     NEXT();
 op_MOV64_IMM:
-    SET_DST(IMM64);
+    SET_CONST(ip->dst, IMM64);
     NEXT();
 op_MOV64_REG:
     SET_DST(SRC);
     NEXT();
 op_MOV32_IMM:
-    SET_DST(IMM32);
+    SET_CONST(ip->dst, IMM32);
     NEXT();
 op_MOV32_REG:
     SET_DST((uint32_t)SRC);
@@ -312,7 +323,7 @@ op_GOTOL:
 #undef ATOMIC_HANDLERS
 
 op_LDDW:
-    SET_DST((uint32_t)ip[0].imm | ((uint64_t)(uint32_t)ip[1].imm << 32));
+    SET_CONST(ip->dst, (uint32_t)ip[0].imm | ((uint64_t)(uint32_t)ip[1].imm << 32));
     ip += 2;
     DISPATCH();
 
@@ -506,6 +517,7 @@ frame_exit:
 #define FIRST_STXW FIRST_STORE(uint32_t)
 #define FIRST_STXDW FIRST_STORE(uint64_t)
 #define FIRST_VALUE(A) SET(ip->dst, FA_##A(ip));
+#define FIRST_CONST(A) SET_CONST(ip->dst, FA_##A(ip));
     /* a conditional jump as the first: taken, the second is not run */
 #define FIRST_BRANCH(TAKEN)                                                                       \
     if (TAKEN) {                                                                                  \
@@ -524,8 +536,8 @@ frame_exit:
 #define FIRST_LDXDW FIRST_VALUE(LDXDW)
 #define FIRST_MOV64_REG FIRST_VALUE(MOV64_REG)
 #define FIRST_MOV32_REG FIRST_VALUE(MOV32_REG)
-#define FIRST_MOV64_IMM FIRST_VALUE(MOV64_IMM)
-#define FIRST_MOV32_IMM FIRST_VALUE(MOV32_IMM)
+#define FIRST_MOV64_IMM FIRST_CONST(MOV64_IMM)
+#define FIRST_MOV32_IMM FIRST_CONST(MOV32_IMM)
 #define FIRST_ADD64_IMM FIRST_VALUE(ADD64_IMM)
 #define FIRST_ADD32_REG FIRST_VALUE(ADD32_REG)
 #define FIRST_OR32_REG FIRST_VALUE(OR32_REG)
@@ -582,7 +594,7 @@ frame_exit:
 #define FB_STXDW(o) FB_STX(uint64_t, o)
 #define FB_MOV64_REG(o) SET((o)->dst, RD((o)->src))
 #define FB_MOV32_REG(o) SET((o)->dst, (uint32_t)RD((o)->src))
-#define FB_MOV32_IMM(o) SET((o)->dst, (uint32_t)(o)->imm)
+#define FB_MOV32_IMM(o) SET_CONST((o)->dst, (uint32_t)(o)->imm)
 #define FB_ADD64_IMM(o) FB_ALU64_IMM(ADD, o)
 #define FB_ADD32_REG(o) FB_ALU32_REG(ADD, o)
 #define FB_OR32_REG(o) FB_ALU32_REG(OR, o)
@@ -641,6 +653,7 @@ uninitialised_read:
 #undef RD
 #undef SET
 #undef SET_DST
+#undef SET_CONST
 #undef FWD_FORGET
 #undef SRC
 #undef IMM64
