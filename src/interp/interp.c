@@ -559,6 +559,18 @@ static uint64_t call_subprog(struct xdpvm_run *run, uint64_t insn_index, uint64_
     return r0;
 }
 
+void interp_install_run_hooks(struct interp_state *st)
+{
+    struct xdpvm_run *run = st->run;
+    st->outer_state = run->executor_state;
+    st->outer_call_subprog = run->call_subprog;
+    st->outer_access_ok = run->access_ok;
+    run->executor_state = st;
+    run->call_subprog = call_subprog;
+    run->access_ok = xdpvm_interp_access_ok;
+    st->hooks_installed = true;
+}
+
 /* Inlined into both entries: a run of a small program costs little more than its
  * instructions. */
 static inline __attribute__((always_inline)) int run_common(struct xdpvm_run *run, const uint64_t args[5],
@@ -581,13 +593,7 @@ static inline __attribute__((always_inline)) int run_common(struct xdpvm_run *ru
     st.depth = 0;
     st.budget_left = budget;
     st.record_count = 0;
-    void *outer_state = run->executor_state;
-    uint64_t (*outer_call_subprog)(struct xdpvm_run *, uint64_t, uint64_t, uint64_t, uint64_t,
-                                   uint64_t, uint64_t) = run->call_subprog;
-    bool (*outer_access_ok)(const struct xdpvm_run *, uint64_t, uint64_t, bool) = run->access_ok;
-    run->executor_state = &st;
-    run->call_subprog = call_subprog;
-    run->access_ok = xdpvm_interp_access_ok;
+    st.hooks_installed = false;
     uint64_t result = 0;
     st.entry_init = init | REG_BIT(XDPVM_REG_FP);
     int rc = prog->verified /* direct calls: each is predicted */
@@ -598,9 +604,11 @@ static inline __attribute__((always_inline)) int run_common(struct xdpvm_run *ru
         rc = run->error;
     }
     run->insns_executed += budget - st.budget_left;
-    run->executor_state = outer_state;
-    run->call_subprog = outer_call_subprog;
-    run->access_ok = outer_access_ok;
+    if (st.hooks_installed) {
+        run->executor_state = st.outer_state;
+        run->call_subprog = st.outer_call_subprog;
+        run->access_ok = st.outer_access_ok;
+    }
     if (rc)
         return rc;
     *r0 = result;

@@ -83,6 +83,41 @@ static inline uint64_t smod32(uint64_t a, uint64_t b)
 #define cmp_JSLT(a, b, sa, sb) ((sa) < (sb))
 #define cmp_JSLE(a, b, sa, sb) ((sa) <= (sb))
 
+/* Atomic operations, out of line: gcc 12 loses the operation of a fetch-and compare-and-swap
+ * loop when it is inlined into the executor (with the forwarded register live across it).
+ * They return the old value; the 32-bit ones zero-extend it. */
+#define ATOMIC_FUNCTIONS(W, T)                                                                     \
+    static __attribute__((noinline)) uint64_t interp_atomic##W##_FETCH_ADD(T *p, uint64_t v)      \
+    {                                                                                              \
+        return __atomic_fetch_add(p, (T)v, __ATOMIC_SEQ_CST);                                      \
+    }                                                                                              \
+    static __attribute__((noinline)) uint64_t interp_atomic##W##_FETCH_OR(T *p, uint64_t v)       \
+    {                                                                                              \
+        return __atomic_fetch_or(p, (T)v, __ATOMIC_SEQ_CST);                                       \
+    }                                                                                              \
+    static __attribute__((noinline)) uint64_t interp_atomic##W##_FETCH_AND(T *p, uint64_t v)      \
+    {                                                                                              \
+        return __atomic_fetch_and(p, (T)v, __ATOMIC_SEQ_CST);                                      \
+    }                                                                                              \
+    static __attribute__((noinline)) uint64_t interp_atomic##W##_FETCH_XOR(T *p, uint64_t v)      \
+    {                                                                                              \
+        return __atomic_fetch_xor(p, (T)v, __ATOMIC_SEQ_CST);                                      \
+    }                                                                                              \
+    static __attribute__((noinline)) uint64_t interp_atomic##W##_XCHG(T *p, uint64_t v)           \
+    {                                                                                              \
+        return __atomic_exchange_n(p, (T)v, __ATOMIC_SEQ_CST);                                     \
+    }                                                                                              \
+    static __attribute__((noinline)) uint64_t interp_atomic##W##_CMPXCHG(T *p, uint64_t expected, \
+                                                                         uint64_t v)               \
+    {                                                                                              \
+        T old = (T)expected;                                                                       \
+        __atomic_compare_exchange_n(p, &old, (T)v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);    \
+        return old;                                                                                \
+    }
+ATOMIC_FUNCTIONS(32, uint32_t)
+ATOMIC_FUNCTIONS(64, uint64_t)
+#undef ATOMIC_FUNCTIONS
+
 typedef uint8_t mem_B_t;
 typedef uint16_t mem_H_t;
 typedef uint32_t mem_W_t;

@@ -294,33 +294,29 @@ op_GOTOL:
     LDXS_HANDLER(W, int32_t)
 #undef LDXS_HANDLER
 
-    /* Atomics: __atomic builtins so workers sharing a map value stay consistent. 32-bit
-     * results loaded into a register are zero-extended. */
-#define ATOMIC_HANDLERS(X, NAME, OP, MN, COP)                                                     \
-    op_ATOMIC32_##NAME : CHECK_MEM(MEM_ADDR(ip->dst), 4, true, true);                             \
-    atomic_##NAME(uint32_t, (uint32_t *)PTR(MEM_ADDR(ip->dst)));                                  \
-    NEXT();                                                                                       \
-    op_ATOMIC64_##NAME : CHECK_MEM(MEM_ADDR(ip->dst), 8, true, true);                             \
-    atomic_##NAME(uint64_t, (uint64_t *)PTR(MEM_ADDR(ip->dst)));                                  \
+    /* Atomics: out-of-line __atomic operations (interp_exec.c) so workers sharing a map
+     * value stay consistent. 32-bit results loaded into a register are zero-extended. */
+#define ATOMIC_HANDLER(NAME, W, T)                                                                \
+    op_ATOMIC##W##_##NAME : {                                                                     \
+        CHECK_MEM(MEM_ADDR(ip->dst), sizeof(T), true, true);                                      \
+        T *ap_ = (T *)PTR(MEM_ADDR(ip->dst));                                                     \
+        atomic_##NAME(W, ap_);                                                                    \
+    }                                                                                             \
     NEXT();
-#define atomic_ADD(T, p) (void)__atomic_fetch_add(p, (T)SRC, __ATOMIC_SEQ_CST)
-#define atomic_OR(T, p) (void)__atomic_fetch_or(p, (T)SRC, __ATOMIC_SEQ_CST)
-#define atomic_AND(T, p) (void)__atomic_fetch_and(p, (T)SRC, __ATOMIC_SEQ_CST)
-#define atomic_XOR(T, p) (void)__atomic_fetch_xor(p, (T)SRC, __ATOMIC_SEQ_CST)
-#define atomic_FETCH_ADD(T, p) SET(ip->src, __atomic_fetch_add(p, (T)SRC, __ATOMIC_SEQ_CST))
-#define atomic_FETCH_OR(T, p) SET(ip->src, __atomic_fetch_or(p, (T)SRC, __ATOMIC_SEQ_CST))
-#define atomic_FETCH_AND(T, p) SET(ip->src, __atomic_fetch_and(p, (T)SRC, __ATOMIC_SEQ_CST))
-#define atomic_FETCH_XOR(T, p) SET(ip->src, __atomic_fetch_xor(p, (T)SRC, __ATOMIC_SEQ_CST))
-#define atomic_XCHG(T, p) SET(ip->src, __atomic_exchange_n(p, (T)SRC, __ATOMIC_SEQ_CST))
-#define atomic_CMPXCHG(T, p)                                                                      \
-    do {                                                                                          \
-        T expected_ = (T)reg[0];                                                                  \
-        __atomic_compare_exchange_n(p, &expected_, (T)SRC, false, __ATOMIC_SEQ_CST,               \
-                                    __ATOMIC_SEQ_CST);                                            \
-        SET(0, (uint64_t)expected_);                                                              \
-    } while (0)
+#define ATOMIC_HANDLERS(X, NAME, OP, MN, COP) ATOMIC_HANDLER(NAME, 32, uint32_t) ATOMIC_HANDLER(NAME, 64, uint64_t)
+#define atomic_ADD(W, p) interp_atomic##W##_FETCH_ADD(p, SRC)
+#define atomic_OR(W, p) interp_atomic##W##_FETCH_OR(p, SRC)
+#define atomic_AND(W, p) interp_atomic##W##_FETCH_AND(p, SRC)
+#define atomic_XOR(W, p) interp_atomic##W##_FETCH_XOR(p, SRC)
+#define atomic_FETCH_ADD(W, p) SET(ip->src, interp_atomic##W##_FETCH_ADD(p, SRC))
+#define atomic_FETCH_OR(W, p) SET(ip->src, interp_atomic##W##_FETCH_OR(p, SRC))
+#define atomic_FETCH_AND(W, p) SET(ip->src, interp_atomic##W##_FETCH_AND(p, SRC))
+#define atomic_FETCH_XOR(W, p) SET(ip->src, interp_atomic##W##_FETCH_XOR(p, SRC))
+#define atomic_XCHG(W, p) SET(ip->src, interp_atomic##W##_XCHG(p, SRC))
+#define atomic_CMPXCHG(W, p) SET(0, interp_atomic##W##_CMPXCHG(p, reg[0], SRC))
     XDPVM_ATOMIC_OPS(ATOMIC_HANDLERS, _)
 #undef ATOMIC_HANDLERS
+#undef ATOMIC_HANDLER
 
 op_LDDW:
     SET_CONST(ip->dst, (uint32_t)ip[0].imm | ((uint64_t)(uint32_t)ip[1].imm << 32));
@@ -337,6 +333,8 @@ op_CALLX:
              ip->dst, DST);
     helper = helpers->by_id[DST];
 call_helper:
+    if (__builtin_expect(!st->hooks_installed, 0))
+        interp_install_run_hooks(st);
     st->depth = depth;
     run->error_pc = PC; /* helpers report errors with run->error_pc */
 #if EXEC_CHECKED

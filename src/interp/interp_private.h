@@ -93,6 +93,15 @@ struct interp_state {
                                    * executor, the frame it starts in */
     uint32_t entry_init;          /* on entry to an executor: the registers holding a value */
     uint64_t budget_left;         /* checked variant only */
+    /* The run's executor_state, call_subprog and access_ok, which only helpers use: set by
+     * the first helper call of the run (interp_install_run_hooks), and the outer values they
+     * replaced restored by the entry point at the end. A run that calls no helper (or only
+     * inlined array lookups) does not pay for them. */
+    bool hooks_installed;
+    void *outer_state;
+    uint64_t (*outer_call_subprog)(struct xdpvm_run *, uint64_t, uint64_t, uint64_t, uint64_t,
+                                   uint64_t, uint64_t);
+    bool (*outer_access_ok)(const struct xdpvm_run *, uint64_t, uint64_t, bool);
     /* Checked variant: ring buffer records reserved and not yet released, with the index of
      * the reserving call; what is left at the end is discarded, so a bad program cannot
      * block the ring (the kernel's verifier refuses unreleased references). */
@@ -112,6 +121,10 @@ int interp_exec_fast(struct interp_state *st, const struct xdpvm_prog *prog, siz
                      const uint64_t args[5], uint64_t *r0_out, const void *const **labels_out);
 int interp_exec_checked(struct interp_state *st, const struct xdpvm_prog *prog, size_t start_pc,
                         const uint64_t args[5], uint64_t *r0_out, const void *const **labels_out);
+
+/* Before a helper call: points the run's executor_state, call_subprog and access_ok at
+ * this execution (once per run; see interp_state.hooks_installed). */
+void interp_install_run_hooks(struct interp_state *st);
 
 /* The cache of prog, built on first use; NULL with a run error recorded when the program
  * does not pass the load-time checks. */
