@@ -166,6 +166,54 @@ static int inline_array_lookups(const struct xdpvm_prog *prog, struct interp_cac
     return rc;
 }
 
+static void match_idioms(struct interp_cache *c, const struct xdpvm_decoded *dec,
+                         const uint8_t *second_slot, const void *const *labels)
+{
+    size_t n = c->count;
+    for (size_t i = 0; i + 2 < n; i++) {
+        if (second_slot[i] || second_slot[i + 1] || second_slot[i + 2] ||
+            (i + 3 < n && second_slot[i + 3]))
+            continue;
+        const struct xdpvm_decoded *d = &dec[i];
+        if (d[0].op == XDPVM_OP_MOV64_REG && d[1].op == XDPVM_OP_ADD64_IMM && d[1].dst == d[0].dst) {
+            if (d[2].op == XDPVM_OP_JGT_REG && d[2].dst == d[0].dst) {
+                c->ops[VARIANT_FAST][i].label = labels[INTERP_LABEL_BOUNDS_CHECK];
+            } else if (i + 3 < n &&
+                       (d[2].op == XDPVM_OP_MOV32_IMM || (d[2].op == XDPVM_OP_MOV64_IMM && d[2].imm >= 0)) &&
+                       d[3].op == XDPVM_OP_JGT_REG && d[3].dst == d[0].dst) {
+                c->ops[VARIANT_FAST][i].label = labels[INTERP_LABEL_BOUNDS_CHECK_CONST];
+            }
+            continue;
+        }
+        if (i + 3 < n && d[0].op == XDPVM_OP_LDXB && d[1].op == XDPVM_OP_LDXB &&
+            d[0].src == d[1].src && d[0].dst != d[0].src && d[0].dst != d[1].dst &&
+            (d[2].op == XDPVM_OP_LSH32_IMM || d[2].op == XDPVM_OP_LSH64_IMM) && d[2].dst == d[1].dst &&
+            d[2].imm == 8 && (d[3].op == XDPVM_OP_OR32_REG || d[3].op == XDPVM_OP_OR64_REG) &&
+            d[3].dst == d[1].dst && d[3].src == d[0].dst) {
+            if (d[1].off == d[0].off + 1)
+                c->ops[VARIANT_FAST][i].label = labels[INTERP_LABEL_LOAD16_LE];
+            else if (d[1].off == d[0].off - 1)
+                c->ops[VARIANT_FAST][i].label = labels[INTERP_LABEL_LOAD16_BE];
+        }
+    }
+}
+
+/* Unchecked executor: the idioms of interp_private.h get one handler at their first slot.
+ * The instruction before an idiom then runs alone: as a pair it would run the idiom's first
+ * instruction too and dispatch into the idiom's middle. */
+static void fuse_idioms(struct interp_cache *c, const struct xdpvm_decoded *dec,
+                        const uint8_t *second_slot, const void *const *labels)
+{
+    match_idioms(c, dec, second_slot, labels);
+    for (size_t i = c->count; i-- > 1;) {
+        const void *label = c->ops[VARIANT_FAST][i].label;
+        bool idiom = label == labels[INTERP_LABEL_BOUNDS_CHECK] || label == labels[INTERP_LABEL_BOUNDS_CHECK_CONST] ||
+                     label == labels[INTERP_LABEL_LOAD16_LE] || label == labels[INTERP_LABEL_LOAD16_BE];
+        if (idiom && !second_slot[i - 1])
+            c->ops[VARIANT_FAST][i - 1].label = labels[dec[i - 1].op];
+    }
+}
+
 static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out, char *err,
                        size_t err_size)
 {
@@ -339,6 +387,7 @@ static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out,
         if (first && second)
             c->ops[VARIANT_FAST][i].label = labels[VARIANT_FAST][INTERP_FUSED_INDEX(first - 1, second - 1)];
     }
+    fuse_idioms(c, dec, second_slot, labels[VARIANT_FAST]);
     if (inline_array_lookups(prog, c, dec, second_slot, labels[VARIANT_FAST][INTERP_LABEL_ARRAY_LOOKUP])) {
         rc = -ENOMEM;
         goto out;

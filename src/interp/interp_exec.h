@@ -22,6 +22,10 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
 #undef FUSED_LABELS_OF
 #undef FUSED_LABEL
         [INTERP_LABEL_ARRAY_LOOKUP] = &&op_CALL_ARRAY_LOOKUP,
+        [INTERP_LABEL_BOUNDS_CHECK] = &&op_BOUNDS_CHECK,
+        [INTERP_LABEL_BOUNDS_CHECK_CONST] = &&op_BOUNDS_CHECK_CONST,
+        [INTERP_LABEL_LOAD16_LE] = &&op_LOAD16_LE,
+        [INTERP_LABEL_LOAD16_BE] = &&op_LOAD16_BE,
 #endif
     };
     if (labels_out) {
@@ -623,6 +627,46 @@ frame_exit:
     INTERP_FUSE_FIRST(FUSED_HANDLERS_OF, _)
 #undef FUSED_HANDLERS_OF
 #undef FUSED_HANDLER
+
+    /* Idioms (interp_private.h): each instruction's effect in order, the operands read from
+     * its own slot; interp.c checked the shapes (and that rA is not rP). */
+op_BOUNDS_CHECK : {
+    uint64_t end_ = RD(ip->src) + (uint64_t)(int64_t)ip[1].imm;
+    SET(ip->dst, end_);
+    if (end_ > RD(ip[2].src)) {
+        ip += 3 + ip[2].off;
+        DISPATCH();
+    }
+    ip += 3;
+    DISPATCH();
+}
+op_BOUNDS_CHECK_CONST : {
+    uint64_t end_ = RD(ip->src) + (uint64_t)(int64_t)ip[1].imm;
+    SET(ip->dst, end_);
+    SET_CONST(ip[2].dst, (uint64_t)(uint32_t)ip[2].imm); /* mov32, or mov64 of imm >= 0 */
+    if (RD(ip[3].dst) > RD(ip[3].src)) {
+        ip += 4 + ip[3].off;
+        DISPATCH();
+    }
+    ip += 4;
+    DISPATCH();
+}
+op_LOAD16_LE : {
+    uint16_t v_;
+    memcpy(&v_, PTR(RD(ip->src) + (uint64_t)(int64_t)ip->off), sizeof(v_));
+    SET(ip->dst, (uint8_t)v_);
+    SET(ip[1].dst, v_);
+    ip += 4;
+    DISPATCH();
+}
+op_LOAD16_BE : {
+    uint16_t v_;
+    memcpy(&v_, PTR(RD(ip->src) + (uint64_t)(int64_t)ip[1].off), sizeof(v_));
+    SET(ip->dst, (uint8_t)(v_ >> 8));
+    SET(ip[1].dst, __builtin_bswap16(v_));
+    ip += 4;
+    DISPATCH();
+}
 #endif
 
 op_INVALID:

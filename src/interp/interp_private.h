@@ -54,7 +54,18 @@ enum { INTERP_FUSE_SECOND(INTERP_FUSE_POSITION, FUSE_SECOND_) FUSE_SECOND_COUNT 
 /* then bpf_map_lookup_elem of an array map known at load time, inlined (the kernel's
  * map_gen_lookup; unchecked executor only) */
 #define INTERP_LABEL_ARRAY_LOOKUP INTERP_FUSED_INDEX(FUSE_FIRST_COUNT, 0)
-#define INTERP_LABEL_COUNT (INTERP_LABEL_ARRAY_LOOKUP + 1)
+/* then idioms of clang's XDP code, one handler for several instructions (unchecked executor
+ * only; the instructions keep their own handlers for jumps into the middle):
+ *   BOUNDS_CHECK        rX = rY; rX += K; if rX > rZ goto L       (a header fits in the packet)
+ *   BOUNDS_CHECK_CONST  rX = rY; rX += K; wC = K2; if rX > rZ goto L   (return value set first;
+ *                       rC = K2 too when K2 >= 0)
+ *   LOAD16_LE / _BE     rA = *(u8 *)(rP + o); rB = *(u8 *)(rP + o ± 1); wB <<= 8; wB |= wA
+ *                       (a 16-bit field of a packed header, byte by byte) */
+#define INTERP_LABEL_BOUNDS_CHECK (INTERP_LABEL_ARRAY_LOOKUP + 1)
+#define INTERP_LABEL_BOUNDS_CHECK_CONST (INTERP_LABEL_ARRAY_LOOKUP + 2)
+#define INTERP_LABEL_LOAD16_LE (INTERP_LABEL_ARRAY_LOOKUP + 3)
+#define INTERP_LABEL_LOAD16_BE (INTERP_LABEL_ARRAY_LOOKUP + 4)
+#define INTERP_LABEL_COUNT (INTERP_LABEL_ARRAY_LOOKUP + 5)
 
 /* A map's value storage as the checked executor sees it. A ring buffer's storage is
  * accessible only inside records reserved and not yet submitted (ringbuf set). */
