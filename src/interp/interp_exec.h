@@ -47,7 +47,11 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
         uint64_t callee_saved[4]; /* r6..r9 */
         uint32_t init;
     } frames[XDPVM_MAX_CALL_DEPTH];
+#if EXEC_CHECKED
     uint64_t reg[XDPVM_REG_COUNT] = {0};
+#else /* a verified program reads no register before writing it */
+    uint64_t reg[XDPVM_REG_COUNT];
+#endif
     const struct xdpvm_prog *next;
     const struct xdpvm_helper *helper;
     int rc;
@@ -63,11 +67,18 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
     /* One 8-byte load per argument: the caller has just stored them one by one, and a wider
      * (vectorised) load spanning two of those stores cannot be forwarded from them: it would
      * wait for the stores to retire, most of an empty program's run. */
-    for (int i = 0; i < 5; i++) {
-        uint64_t arg = args[i];
-        __asm__("" : "+r"(arg));
-        reg[1 + i] = arg;
-    }
+#define COPY_ARG(i)                                                                               \
+    do {                                                                                          \
+        uint64_t arg_ = args[i];                                                                  \
+        __asm__("" : "+r"(arg_));                                                                 \
+        reg[1 + (i)] = arg_;                                                                      \
+    } while (0)
+    COPY_ARG(0);
+    COPY_ARG(1);
+    COPY_ARG(2);
+    COPY_ARG(3);
+    COPY_ARG(4);
+#undef COPY_ARG
     reg[XDPVM_REG_FP] = interp_frame_top(st, depth);
     st->depth = depth;
 #if EXEC_CHECKED /* a new frame reads as zeros, not as what the C stack held */
