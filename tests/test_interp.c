@@ -523,6 +523,113 @@ static void test_inline_array_lookup(void)
     xdpvm_map_free(percpu);
 }
 
+/* r1 = a 64-byte buffer (bytes 0, 1, 2, ...); both executors must give want. */
+static void expect_r0_on_buffer(const char *name, const struct xdpvm_insn *insns, size_t n, uint64_t want)
+{
+    uint8_t buf[64];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)(i * 17 + 3);
+    for (int verified = 0; verified < 2; verified++) {
+        char full[128];
+        snprintf(full, sizeof(full), "%s/%s", name, verified ? "unchecked" : "checked");
+        const uint64_t args[5] = {(uint64_t)(uintptr_t)buf};
+        struct case_result res;
+        run_case(insns, n, verified, args, buf, sizeof(buf), 0, &res);
+        if (res.rc)
+            test_fail(full, "failed: %s%s", res.load_error, res.run.error_message);
+        else
+            test_check(res.r0 == want, full, "r0 = 0x%" PRIx64 ", want 0x%" PRIx64, res.r0, want);
+    }
+}
+
+/* The unchecked executor's own paths: the forwarded last-written register (kept across
+ * dispatches, forgotten when a return restores r6..r10) and the idiom handlers (bounds
+ * checks, byte-assembled 16-bit loads), each also where the idiom must not apply or is
+ * entered in the middle. Buffer byte i is i * 17 + 3. */
+static void test_forwarding_and_idioms(void)
+{
+#define B(i) ((uint64_t)(uint8_t)((i) * 17 + 3))
+#define LDXB(d, s, o) ins(XDPVM_OP_LDXB, d, s, o, 0)
+#define LSH32(d, k) ins(XDPVM_OP_LSH32_IMM, d, 0, 0, k)
+#define OR32(d, s) ins(XDPVM_OP_OR32_REG, d, s, 0, 0)
+#define ADDI(d, k) ins(XDPVM_OP_ADD64_IMM, d, 0, 0, k)
+#define JGT(d, s, o) ins(XDPVM_OP_JGT_REG, d, s, o, 0)
+#define MOV32(d, k) ins(XDPVM_OP_MOV32_IMM, d, 0, 0, k)
+    /* r0 = rB << 16 | rA, both registers of the idiom */
+#define PACK(a, b) MOVR(0, b), ins(XDPVM_OP_LSH64_IMM, 0, 0, 0, 16), ins(XDPVM_OP_OR64_REG, 0, a, 0, 0)
+    const struct xdpvm_insn le[] = {LDXB(4, 1, 12), LDXB(5, 1, 13), LSH32(5, 8), OR32(5, 4), PACK(4, 5), EXIT};
+    expect_r0_on_buffer("idiom: little-endian 16-bit load", le, N(le), (B(13) << 8 | B(12)) << 16 | B(12));
+    const struct xdpvm_insn be[] = {LDXB(4, 1, 13), LDXB(5, 1, 12), LSH32(5, 8), OR32(5, 4), PACK(4, 5), EXIT};
+    expect_r0_on_buffer("idiom: big-endian 16-bit load", be, N(be), (B(12) << 8 | B(13)) << 16 | B(13));
+    /* the first load replaces the base: no idiom (the second load reads through the byte) */
+    const struct xdpvm_insn rebased[] = {ins(XDPVM_OP_MOV64_REG, 2, 1, 0, 0), LDXB(1, 1, 5),
+                                         ins(XDPVM_OP_AND64_IMM, 1, 0, 0, 7), ADDI(1, 0), LDXB(3, 2, 1),
+                                         LDXB(5, 2, 2), LSH32(5, 8), OR32(5, 3), PACK(3, 5), EXIT};
+    expect_r0_on_buffer("idiom: loads from two bases", rebased, N(rebased), (B(2) << 8 | B(1)) << 16 | B(1));
+    const struct xdpvm_insn gap[] = {LDXB(4, 1, 12), LDXB(5, 1, 14), LSH32(5, 8), OR32(5, 4), PACK(4, 5), EXIT};
+    expect_r0_on_buffer("idiom: bytes not adjacent", gap, N(gap), (B(14) << 8 | B(12)) << 16 | B(12));
+    /* a jump into the middle: from the third instruction on, r4 and r5 are what the jump left */
+    const struct xdpvm_insn middle[] = {MOV(4, 0x11), MOV(5, 0x22), ins(XDPVM_OP_JA, 0, 0, 2, 0),
+                                        LDXB(4, 1, 12), LDXB(5, 1, 13), LSH32(5, 8), OR32(5, 4), PACK(4, 5), EXIT};
+    expect_r0_on_buffer("idiom: jump into a 16-bit load", middle, N(middle), (0x2200ull | 0x11) << 16 | 0x11);
+
+    /* bounds checks: r3 = r1 + K; if r3 > r2 (r2 = r1 + 40) */
+    const struct xdpvm_insn fits[] = {MOVR(2, 1), ADDI(2, 40), MOVR(3, 1), ADDI(3, 14), JGT(3, 2, 2),
+                                      MOVR(0, 3), ins(XDPVM_OP_SUB64_REG, 0, 1, 0, 0), EXIT, MOV(0, 99), EXIT};
+    expect_r0_on_buffer("idiom: bounds check passes", fits, N(fits), 14);
+    const struct xdpvm_insn too_long[] = {MOVR(2, 1), ADDI(2, 40), MOVR(3, 1), ADDI(3, 41), JGT(3, 2, 2),
+                                          MOV(0, 1), EXIT, MOV(0, 99), EXIT};
+    expect_r0_on_buffer("idiom: bounds check jumps", too_long, N(too_long), 99);
+    const struct xdpvm_insn with_const[] = {MOVR(2, 1), ADDI(2, 40), MOVR(3, 1), ADDI(3, 41), MOV32(0, 7),
+                                            JGT(3, 2, 1), MOV(0, 1), EXIT};
+    expect_r0_on_buffer("idiom: bounds check setting r0 first", with_const, N(with_const), 7);
+    /* the constant overwrites the limit (C = Z) or the end (C = X): the jump compares it */
+    const struct xdpvm_insn const_limit[] = {MOV(0, 5), MOVR(3, 1), ADDI(3, 41), MOV32(2, 4096), JGT(3, 2, 1),
+                                             MOV(0, 6), EXIT};
+    expect_r0_on_buffer("idiom: constant is the limit", const_limit, N(const_limit),
+                        (uintptr_t)&const_limit > 4096 ? 5 : 6);
+    const struct xdpvm_insn const_end[] = {MOVR(2, 1), ADDI(2, 40), MOVR(3, 1), ADDI(3, 1), MOV32(3, 0),
+                                           JGT(3, 2, 2), MOVR(0, 3), EXIT, MOV(0, 99), EXIT};
+    expect_r0_on_buffer("idiom: constant replaces the end", const_end, N(const_end), 0);
+    /* a negative mov64 constant is sign-extended (no idiom): the end (a pointer, below
+     * 2^64 - 1) is not above it, but would be above its zero-extended 32 bits */
+    const struct xdpvm_insn const_negative[] = {MOV(0, 5), MOVR(3, 1), ADDI(3, 1), MOV(2, -1), JGT(3, 2, 1),
+                                                MOV(0, 6), EXIT};
+    expect_r0_on_buffer("idiom: negative mov64 limit", const_negative, N(const_negative), 6);
+    const struct xdpvm_insn self[] = {MOVR(3, 1), ADDI(3, 8), JGT(3, 3, 1), MOV(0, 3), EXIT};
+    expect_r0_on_buffer("idiom: end compared with itself", self, N(self), 3);
+    const struct xdpvm_insn jump_in[] = {MOVR(2, 1), ADDI(2, 40), MOV(3, 0), ins(XDPVM_OP_JA, 0, 0, 1, 0),
+                                         MOVR(3, 1), ADDI(3, 8), JGT(3, 2, 1), MOV(0, 3), EXIT};
+    expect_r0_on_buffer("idiom: jump into a bounds check", jump_in, N(jump_in), 3);
+
+    /* forwarding: a chain of dependent instructions, each reading the last one written */
+    const struct xdpvm_insn chain[] = {MOV(3, 3), MOVR(4, 3), ins(XDPVM_OP_ADD64_REG, 4, 4, 0, 0),
+                                       ins(XDPVM_OP_MUL64_REG, 4, 3, 0, 0), ins(XDPVM_OP_ADD32_REG, 4, 4, 0, 0),
+                                       MOVR(0, 4), EXIT};
+    expect_r0_on_buffer("forwarding: dependent chain", chain, N(chain), 36);
+    /* a constant written to the forwarded register replaces the forwarded value */
+    const struct xdpvm_insn const_over[] = {MOV(4, 3), ADDI(4, 1), MOV32(4, 9), MOVR(0, 4), EXIT};
+    expect_r0_on_buffer("forwarding: constant over the forwarded register", const_over, N(const_over), 9);
+    /* the callee writes r6 last; the return restores the caller's r6 */
+    const struct xdpvm_insn callee_saved[] = {MOV(6, 1), CALL_LOCAL(2), MOVR(0, 6), EXIT,
+                                              MOV(0, 0), MOV(6, 7), ADDI(6, 1), EXIT};
+    expect_r0_on_buffer("forwarding: r6 restored on return", callee_saved, N(callee_saved), 1);
+    /* an atomic fetch writes its source register */
+    const struct xdpvm_insn fetch[] = {MOV(2, 0x0f), ins(XDPVM_OP_STXDW, XDPVM_REG_FP, 2, -8, 0), MOV(3, 0x3c),
+                                       ins(XDPVM_OP_ATOMIC64_FETCH_AND, XDPVM_REG_FP, 3, -8, 0),
+                                       ins(XDPVM_OP_LDXDW, 0, XDPVM_REG_FP, -8, 0), ins(XDPVM_OP_LSH64_IMM, 0, 0, 0, 8),
+                                       ins(XDPVM_OP_OR64_REG, 0, 3, 0, 0), EXIT};
+    expect_r0_on_buffer("forwarding: atomic fetch result", fetch, N(fetch), 0x0c << 8 | 0x0f);
+#undef B
+#undef LDXB
+#undef LSH32
+#undef OR32
+#undef ADDI
+#undef JGT
+#undef MOV32
+#undef PACK
+}
+
 int main(void)
 {
     for (size_t i = 0; i < N(helper_defs); i++)
@@ -536,5 +643,6 @@ int main(void)
     test_map_regions();
     test_tail_call_targets();
     test_inline_array_lookup();
+    test_forwarding_and_idioms();
     return test_exit_code();
 }
