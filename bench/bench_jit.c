@@ -435,6 +435,8 @@ int main(int argc, char **argv)
         failures += bench_object(path, example_names[i], &mixed, NULL, total_runs, kernel_ok,
                                  kernel_why) != 0;
     }
+    printf("native: the same C by clang -O2; the examples' native builds call xdpvm's helpers on the\n"
+           "same maps, also for the array lookups the JIT inlines (docs/JIT.md)\n");
     for (size_t i = 0; i < mixed.count; i++)
         free(mixed.items[i].data);
     free(mixed.items);
