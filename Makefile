@@ -107,6 +107,13 @@ build/bench/native/%.so: examples/%.bpf.c $(NATIVE_HOST_HDRS) | deps
 	@echo "  NATIVE  $@"
 	$(Q)$(BPF_CC) -O2 -g $(WARN) -fPIC -shared -fno-semantic-interposition -Wl,-Bsymbolic \
 	    -include bench/native/bpf_host.h -o $@ $<
+# The same for the test programs of the shim itself (tests/test_native_examples.c).
+NATIVE_TESTS := build/bench/native/tests/native_lookup.so
+build/bench/native/tests/%.so: tests/bpf/%.bpf.c $(NATIVE_HOST_HDRS) | deps
+	@mkdir -p $(dir $@)
+	@echo "  NATIVE  $@"
+	$(Q)$(BPF_CC) -O2 -g $(WARN) -fPIC -shared -fno-semantic-interposition -Wl,-Bsymbolic \
+	    -include bench/native/bpf_host.h -o $@ $<
 
 # The bundled capture, generated (deterministically) rather than committed.
 DATA := build/data/mixed.pcap build/data/mixed.pcapng
@@ -122,7 +129,7 @@ build/data/mixed.pcapng: scripts/gen_pcap.py
 .PHONY: all deps lib cli tests san demo test test-fast bench bench-live soak-jit clean
 .SECONDARY:
 
-all: lib cli $(BPF_OBJS) $(DATA) $(NATIVE_EXAMPLES) tests
+all: lib cli $(BPF_OBJS) $(DATA) $(NATIVE_EXAMPLES) $(NATIVE_TESTS) tests
 lib: build/libxdpvm.a build/libxdpvm.so
 cli: build/bin/xdpvm
 tests: $(TEST_BINS)

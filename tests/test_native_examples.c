@@ -4,7 +4,9 @@
  * each with its own loaded object and the same map contents (tests/lib/example_config). For
  * every packet the action, the packet's place, length and bytes and the redirect target must
  * be identical, and so must every map afterwards. The last case shows that the comparison
- * notices a difference (the native router with routes that send packets elsewhere). */
+ * notices a difference (the native router with routes that send packets elsewhere).
+ * native_array_lookup checks the shim's inline array lookups where the examples' traffic does
+ * not go: keys past the end, every per-CPU slot and a cpu the per-CPU map has none for. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +177,161 @@ static void mismatch_detected(const char *pcap_path)
     pair_close(&p);
 }
 
+/* tests/bpf/native_lookup.bpf.c: the maps' values, and what the program reports for them. */
+#define LOOKUP_NCPUS 2
+#define LOOKUP_ENTRIES 5
+#define LOOKUP_HASH_KEY 7
+#define LOOKUP_PACKET_LEN (4 + 3 * 16)
+
+struct lookup_value {
+    uint32_t first, second, hits;
+};
+
+static struct lookup_value array_value(uint32_t index)
+{
+    return (struct lookup_value){100 + index, 200 + index, 0};
+}
+
+static struct lookup_value percpu_value(uint32_t index, unsigned cpu)
+{
+    return (struct lookup_value){1000 * (cpu + 1) + index, 2000 * (cpu + 1) + index, 0};
+}
+
+static const struct lookup_value hash_value = {77, 777, 0};
+
+static struct xdpvm_map *object_map(struct xdpvm_object *obj, const char *name)
+{
+    struct xdpvm_object_map *om = xdpvm_object__find_map_by_name(obj, name);
+    return om ? xdpvm_object_map__map(om) : NULL;
+}
+
+static bool fill_lookup_maps(const char *test, struct xdpvm_object *obj)
+{
+    struct xdpvm_map *array = object_map(obj, "array_values");
+    struct xdpvm_map *percpu = object_map(obj, "percpu_values");
+    struct xdpvm_map *hash = object_map(obj, "hash_values");
+    if (!array || !percpu || !hash)
+        return test_fail(test, "native_lookup.o: a map is missing"), false;
+    /* a per-CPU value from user space: every cpu's, each in a slot rounded up to 8 bytes */
+    size_t slot = (sizeof(struct lookup_value) + 7) & ~(size_t)7;
+    if (xdpvm_map_user_value_size(percpu) != LOOKUP_NCPUS * slot)
+        return test_fail(test, "percpu_values: user value of %zu bytes, expected %zu",
+                         xdpvm_map_user_value_size(percpu), LOOKUP_NCPUS * slot), false;
+    for (uint32_t index = 0; index < LOOKUP_ENTRIES; index++) {
+        struct lookup_value value = array_value(index);
+        uint8_t all_cpus[LOOKUP_NCPUS * 16] = {0};
+        for (unsigned cpu = 0; cpu < LOOKUP_NCPUS; cpu++) {
+            struct lookup_value v = percpu_value(index, cpu);
+            memcpy(all_cpus + cpu * slot, &v, sizeof(v));
+        }
+        if (xdpvm_map_user_update(array, &index, &value, XDPVM_ANY) ||
+            xdpvm_map_user_update(percpu, &index, all_cpus, XDPVM_ANY))
+            return test_fail(test, "cannot fill index %u of the arrays", index), false;
+    }
+    uint32_t key = LOOKUP_HASH_KEY;
+    if (xdpvm_map_user_update(hash, &key, &hash_value, XDPVM_ANY))
+        return test_fail(test, "cannot fill hash_values"), false;
+    return true;
+}
+
+/* What the program writes for one map: 1 and the value (its hits counted up by this run), or
+ * 0 and zeros. */
+static void expect_report(uint8_t *out, bool found, struct lookup_value value, uint32_t *hits)
+{
+    memset(out, 0, 16);
+    if (!found)
+        return;
+    value.hits = ++*hits;
+    uint32_t one = 1;
+    memcpy(out, &one, sizeof(one));
+    memcpy(out + 4, &value, sizeof(value));
+}
+
+/* tests/bpf/native_lookup.bpf.c in the checked interpreter (xdpvm's generic lookup) and
+ * natively (the shim's inline lookup for both arrays, the helper for the hash), on every cpu
+ * of the per-CPU map and one past it, for keys inside and past the arrays: identical results,
+ * the expected values in the native packet, identical maps afterwards. */
+static void native_array_lookup(void)
+{
+    const char *test = "native_array_lookup";
+    static const uint32_t keys[] = {0, 1, LOOKUP_ENTRIES - 1, LOOKUP_ENTRIES, LOOKUP_HASH_KEY,
+                                    UINT32_MAX, 2};
+    char path[1024], so[1024], err[512], why[1280];
+    snprintf(path, sizeof(path), "%s/tests/bpf/native_lookup.o", test_bpf_dir());
+    native_example_path("tests/native_lookup", so, sizeof(so));
+    XDPVM_OPEN_OPTS(opts, .ncpus = LOOKUP_NCPUS, .quiet = true);
+    struct xdpvm_object *interp_obj = xdpvm_object__open(path, &opts);
+    struct xdpvm_object *native_obj = xdpvm_object__open(path, &opts);
+    struct native_example *native = NULL;
+    uint8_t *interp_frame = xdpvm_xdp_low_alloc(XDPVM_XDP_FRAME_SIZE);
+    uint8_t *native_frame = xdpvm_xdp_low_alloc(XDPVM_XDP_FRAME_SIZE);
+    struct xdpvm_program *interp_program = NULL;
+    if (!interp_obj || !native_obj || xdpvm_object__load(interp_obj) < 0 ||
+        xdpvm_object__load(native_obj) < 0) {
+        test_fail(test, "%s", xdpvm_last_error());
+    } else if (!interp_frame || !native_frame) {
+        test_fail(test, "no frame below 4 GiB");
+    } else if (!(interp_program = xdpvm_object__find_program_by_name(interp_obj, "native_lookup"))) {
+        test_fail(test, "%s: no program native_lookup", path);
+    } else if (!(native = native_example_open(so, native_obj, "native_lookup", err, sizeof(err)))) {
+        test_fail(test, "%s", err);
+    } else if (fill_lookup_maps(test, interp_obj) && fill_lookup_maps(test, native_obj)) {
+        uint32_t array_hits[LOOKUP_ENTRIES] = {0}, percpu_hits[LOOKUP_ENTRIES][LOOKUP_NCPUS] = {{0}};
+        uint32_t hash_hits = 0, past_slots = 0;
+        bool ok = true;
+        for (unsigned cpu = 0; ok && cpu <= LOOKUP_NCPUS; cpu++) {
+            struct xdpvm_xdp_opts run = {.cpu = cpu, .ingress_ifindex = 1};
+            struct xdpvm_xdp_runner *a =
+                xdpvm_xdp_runner_new(xdpvm_program__prog(interp_program), &run, err, sizeof(err));
+            struct xdpvm_xdp_runner *b =
+                a ? xdpvm_xdp_runner_new(native_example_prog(native), &run, err, sizeof(err)) : NULL;
+            if (!b) {
+                test_fail(test, "%s", err);
+                ok = false;
+            }
+            for (size_t k = 0; ok && k < sizeof(keys) / sizeof(keys[0]); k++) {
+                uint32_t key = keys[k];
+                uint8_t packet[LOOKUP_PACKET_LEN], expected[LOOKUP_PACKET_LEN];
+                memset(packet, 0xaa, sizeof(packet));
+                memcpy(packet, &key, sizeof(key));
+                memcpy(expected, packet, 4);
+                bool in_array = key < LOOKUP_ENTRIES, in_slots = cpu < LOOKUP_NCPUS;
+                past_slots += in_array && !in_slots;
+                expect_report(expected + 4, in_array, in_array ? array_value(key) : hash_value,
+                              in_array ? &array_hits[key] : NULL);
+                expect_report(expected + 20, in_array && in_slots,
+                              in_array && in_slots ? percpu_value(key, cpu) : hash_value,
+                              in_array && in_slots ? &percpu_hits[key][cpu] : NULL);
+                expect_report(expected + 36, key == LOOKUP_HASH_KEY, hash_value, &hash_hits);
+                if (!xdp_runs_agree(a, interp_frame, "interpreter", b, native_frame, "native", packet,
+                                    sizeof(packet), why, sizeof(why))) {
+                    test_fail(test, "cpu %u, key %u: %s", cpu, key, why);
+                    ok = false;
+                } else if (memcmp(native_frame + XDPVM_XDP_HEADROOM, expected, sizeof(expected))) {
+                    test_fail(test, "cpu %u, key %u: the native run reported other lookups than "
+                              "the maps hold", cpu, key);
+                    ok = false;
+                }
+            }
+            xdpvm_xdp_runner_free(b);
+            xdpvm_xdp_runner_free(a);
+        }
+        if (ok && objects_maps_equal(test, interp_obj, native_obj)) {
+            printf("# %zu keys on %d cpus and one past the per-CPU map's slots (%u lookups there "
+                   "NULL): identical, maps identical\n", sizeof(keys) / sizeof(keys[0]),
+                   LOOKUP_NCPUS, past_slots);
+            test_pass(test);
+        }
+    }
+    native_example_close(native);
+    xdpvm_object__close(native_obj);
+    xdpvm_object__close(interp_obj);
+    if (interp_frame)
+        xdpvm_xdp_low_free(interp_frame, XDPVM_XDP_FRAME_SIZE);
+    if (native_frame)
+        xdpvm_xdp_low_free(native_frame, XDPVM_XDP_FRAME_SIZE);
+}
+
 int main(void)
 {
     char pcap_path[1024];
@@ -182,5 +339,6 @@ int main(void)
     for (size_t i = 0; i < sizeof(example_names) / sizeof(example_names[0]); i++)
         compare_example(example_names[i], pcap_path);
     mismatch_detected(pcap_path);
+    native_array_lookup();
     return test_exit_code();
 }

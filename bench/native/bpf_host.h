@@ -3,21 +3,26 @@
  * C code compiles for the host with clang -O2: the benchmark's "native" column, the practical
  * limit the JIT is measured against.
  *
- * Only the program's own code is native. Every helper below is a host function that calls
- * xdpvm's implementation of that helper (the function the interpreter and the JIT call, with
- * the helper ABI's r1..r5 and the current run), and every map is the xdpvm map the loader
- * created from the BPF object: the loader (tests/lib/native_example.c) writes the xdpvm map
- * pointer into the storage of the `struct {...} name SEC(".maps")` definition of the same
- * name. That storage is unused otherwise (libbpf reads map definitions from BTF, never their
- * bytes) and holds at least the pointer member __uint(type, ...), so a helper turns &name
- * back into the map with one load, as the JIT has it in an immediate. The context is xdpvm's
- * struct xdpvm_xdp_md, whose data and data_end are the packet's real addresses below 4 GiB,
- * so the examples' `(void *)(long)ctx->data` needs no translation. */
+ * Only the program's own code is native, and it does what a C program does with its data:
+ * bpf_map_lookup_elem on an array or per-CPU array is an index check and an address, inline,
+ * as the JIT and the kernel's JIT (map_gen_lookup) compile it. Every other helper, and the
+ * lookup in any other map, is a host function calling xdpvm's implementation of that helper
+ * (the function the interpreter and the JIT call, with the helper ABI's r1..r5 and the current
+ * run). Every map is the xdpvm map the loader created from the BPF object: the loader
+ * (tests/lib/native_example.c) writes a struct xdpvm_native_map (native_abi.h: the map
+ * pointer, and an array's layout) into the storage of the `struct {...} name SEC(".maps")`
+ * definition of the same name. That storage is unused otherwise (libbpf reads map definitions
+ * from BTF, never their bytes) and holds one pointer per __uint/__type line, so a helper
+ * turns &name back into the map with one load, as the JIT has it in an immediate, and an
+ * array lookup reads the layout with a few. The context is xdpvm's struct xdpvm_xdp_md, whose
+ * data and data_end are the packet's real addresses below 4 GiB, so the examples'
+ * `(void *)(long)ctx->data` needs no translation. */
 #ifndef XDPVM_BENCH_BPF_HOST_H
 #define XDPVM_BENCH_BPF_HOST_H
 
 #include <linux/bpf.h>
 #include <linux/types.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "native_abi.h"
@@ -46,21 +51,41 @@ static __always_inline __u64 xdpvm_native_call(unsigned id, __u64 r1, __u64 r2, 
     return xdpvm_native_host.helper[id](r1, r2, r3, r4, r5, xdpvm_native_host.run);
 }
 
-/* The xdpvm map the loader stored in a map definition, as the helper ABI passes it. */
+/* The xdpvm map the loader stored in a map definition, as the helper ABI passes it. Read with
+ * memcpy: the definition's declared type is the program's own struct. */
 static __always_inline __u64 xdpvm_native_map(const void *definition)
 {
     void *map;
-    memcpy(&map, definition, sizeof(map));
+    memcpy(&map, (const char *)definition + offsetof(struct xdpvm_native_map, map), sizeof(map));
     return (__u64)(unsigned long)map;
 }
 
 static __always_inline __u64 xdpvm_native_ptr(const void *p) { return (__u64)(unsigned long)p; }
 
 /* The helpers, with libbpf's prototypes (bpf_helper_defs.h). */
+/* An array's lookup without a call (native_abi.h, struct xdpvm_native_map); other maps' by
+ * xdpvm's helper. Only an array's definition is read past array_base: the loader checked it
+ * holds the whole record. */
 static __always_inline void *bpf_map_lookup_elem(void *map, const void *key)
 {
-    return (void *)(unsigned long)xdpvm_native_call(BPF_FUNC_map_lookup_elem, xdpvm_native_map(map),
-                                                    xdpvm_native_ptr(key), 0, 0, 0);
+    __u8 *array_base;
+    memcpy(&array_base, (const char *)map + offsetof(struct xdpvm_native_map, array_base),
+           sizeof(array_base));
+    if (!array_base)
+        return (void *)(unsigned long)xdpvm_native_call(BPF_FUNC_map_lookup_elem,
+                                                        xdpvm_native_map(map),
+                                                        xdpvm_native_ptr(key), 0, 0, 0);
+    struct xdpvm_native_map array;
+    memcpy(&array, map, sizeof(array));
+    __u32 index;
+    memcpy(&index, key, sizeof(index));
+    if (index >= array.max_entries)
+        return NULL;
+    __u8 *value = array_base + (__u64)index * array.index_stride;
+    if (!array.cpu_stride)
+        return value; /* a plain array: one value for every cpu */
+    unsigned cpu = xdpvm_native_host.cpu;
+    return cpu < array.ncpus ? value + (__u64)cpu * array.cpu_stride : NULL;
 }
 static __always_inline long bpf_map_update_elem(void *map, const void *key, const void *value,
                                                 __u64 flags)

@@ -1,9 +1,10 @@
 /* What a natively compiled example (build/bench/native/NAME.so, see bpf_host.h) and the
  * process that loads it (tests/lib/native_example.c) share. The library has no link-time
- * dependency on xdpvm: the loader fills this structure, the one symbol the shim adds, with the
- * current run and xdpvm's own helper functions, and writes each xdpvm map pointer into the
- * storage of the map definition of the same name (see bpf_host.h). Plain C types only, so
- * that both sides compile it: the library without xdpvm's headers. */
+ * dependency on xdpvm: the loader fills struct xdpvm_native_host, the one symbol the shim
+ * adds, with the current run and xdpvm's own helper functions, and writes a struct
+ * xdpvm_native_map into the storage of each map definition of the same name (see
+ * bpf_host.h). Plain C types only, so that both sides compile it: the library without
+ * xdpvm's headers. */
 #ifndef XDPVM_BENCH_NATIVE_ABI_H
 #define XDPVM_BENCH_NATIVE_ABI_H
 
@@ -18,10 +19,35 @@ struct xdpvm_run;
 /* The name of the structure below in the library, for dlsym. */
 #define XDPVM_NATIVE_HOST_SYMBOL "xdpvm_native_host"
 
+/* What the loader writes over a map definition `struct {...} name SEC(".maps")`. A BTF map
+ * definition has one pointer-sized member per __uint/__type line; every map has at least two
+ * (type and max_entries or value), an array at least four (type, max_entries, key, value), so
+ * the loader requires the first 16 bytes of any definition and all 32 of an array's.
+ *
+ * For an array or per-CPU array whose strides fit in 32 bits, array_base is non-NULL and a
+ * lookup is, like the JIT's and the kernel's inlined one, index < max_entries and an address:
+ * array_base + index * index_stride, plus cpu * cpu_stride for a per-CPU array (cpu_stride
+ * non-zero), whose lookup is NULL on a cpu >= ncpus; a plain array's value is the same for
+ * every cpu. The layout is xdpvm_map_array_layout() of src/maps/maps.h. */
+struct xdpvm_native_map {
+    void *map;           /* the xdpvm map, as the helper ABI passes it */
+    uint8_t *array_base; /* NULL: not an inlinable array, lookups call the helper */
+    uint32_t max_entries;
+    uint32_t ncpus;
+    uint32_t index_stride;
+    uint32_t cpu_stride; /* 0: a plain array */
+};
+
+/* The storage the loader needs in a map definition: the first two fields of any map (the map,
+ * and array_base NULL when it is not an array), the whole record in an array's. */
+#define XDPVM_NATIVE_MAP_MIN_SIZE (2 * sizeof(void *))
+
 struct xdpvm_native_host {
     /* The run in progress: helpers get it as their sixth argument, as from the JIT. Set by the
      * loader's exec before each call into the program (one run at a time per library). */
     struct xdpvm_run *run;
+    /* run->cpu (struct xdpvm_run is opaque here), copied with run: per-CPU arrays' slot. */
+    unsigned cpu;
     /* xdpvm's helper functions (the helper ABI of src/runtime/runtime.h), NULL where xdpvm
      * has none for XDP. */
     uint64_t (*helper[XDPVM_NATIVE_HELPER_SLOTS])(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,

@@ -15,6 +15,8 @@
 
 _Static_assert(XDPVM_NATIVE_HELPER_SLOTS == XDPVM_MAX_HELPER_ID,
                "bench/native/native_abi.h: one helper slot per xdpvm helper id");
+_Static_assert(sizeof(struct xdpvm_native_map) == 4 * sizeof(void *),
+               "bench/native/native_abi.h: an array's definition (4 lines) holds the whole record");
 
 struct xdp_md;
 
@@ -35,6 +37,7 @@ static int native_exec(struct xdpvm_run *run, uint64_t *r0)
 {
     const struct native_example *native = (const struct native_example *)run->prog;
     native->host->run = run;
+    native->host->cpu = run->cpu;
     *r0 = (uint32_t)native->entry((struct xdp_md *)run->ctx);
     return run->error;
 }
@@ -48,6 +51,23 @@ static uint64_t missing_helper(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r
     xdpvm_run_fail(run, 0, -EINVAL, "%s (native): called a helper xdpvm does not offer to XDP "
                    "programs", run->prog->name);
     return (uint64_t)(int64_t)-EINVAL;
+}
+
+/* What the native code needs of map: the map, and for an array whose strides fit the
+ * record's 32 bits, its layout (bench/native/native_abi.h). */
+static struct xdpvm_native_map native_map_of(struct xdpvm_map *map)
+{
+    struct xdpvm_native_map record = {.map = map};
+    struct xdpvm_map_array_layout layout;
+    if (xdpvm_map_array_layout(map, &layout) && layout.index_stride <= UINT32_MAX &&
+        layout.cpu_stride <= UINT32_MAX) {
+        record.array_base = layout.base;
+        record.max_entries = layout.max_entries;
+        record.ncpus = layout.ncpus;
+        record.index_stride = (uint32_t)layout.index_stride;
+        record.cpu_stride = (uint32_t)layout.cpu_stride;
+    }
+    return record;
 }
 
 /* Each map of obj into the library's definition of the same name (bpf_host.h says why the
@@ -70,13 +90,14 @@ static bool bind_maps(struct native_example *native, struct xdpvm_object *obj, c
             snprintf(err, err_size, "%s: no map definition '%s' (the object's map)", so_path, name);
             return false;
         }
-        if (symbol->st_size < sizeof(void *)) {
+        struct xdpvm_native_map record = native_map_of(xdpvm_object_map__map(om));
+        size_t needed = record.array_base ? sizeof(record) : XDPVM_NATIVE_MAP_MIN_SIZE;
+        if (symbol->st_size < needed) {
             snprintf(err, err_size, "%s: map definition '%s' is %zu bytes, too small to carry the "
-                     "map", so_path, name, (size_t)symbol->st_size);
+                     "map (%zu bytes needed)", so_path, name, (size_t)symbol->st_size, needed);
             return false;
         }
-        void *map = xdpvm_object_map__map(om);
-        memcpy(definition, &map, sizeof(map));
+        memcpy(definition, &record, needed);
     }
     return true;
 }
