@@ -99,21 +99,28 @@ build/bench/bench_jit: build/bench/micro_native.o
 # The examples' native baseline (bench_jit's native column, tests/test_native_examples.c): each
 # unchanged example compiled for the host by clang -O2 as a shared object (they share map and
 # function names), with bench/native/bpf_host.h standing in for libbpf's bpf_helpers.h. Bound
-# by symbol, so symbols bind inside the library (-Bsymbolic: no GOT loads for maps).
+# by symbol, so symbols bind inside the library (-Bsymbolic: no GOT loads for maps). The shim
+# wraps the program as an executor and needs its name: the one function of the BPF object's
+# XDP section.
+LLVM_OBJDUMP ?= llvm-objdump-19
 NATIVE_HOST_HDRS := bench/native/bpf_host.h bench/native/native_abi.h examples/xdp_common.h
 NATIVE_EXAMPLES  := $(patsubst examples/%.bpf.c,build/bench/native/%.so,$(EXAMPLE_SRCS))
-build/bench/native/%.so: examples/%.bpf.c $(NATIVE_HOST_HDRS) | deps
+# $(1): the BPF source, $(2): its BPF object.
+define native_build
 	@mkdir -p $(dir $@)
 	@echo "  NATIVE  $@"
-	$(Q)$(BPF_CC) -O2 -g $(WARN) -fPIC -shared -fno-semantic-interposition -Wl,-Bsymbolic \
-	    -include bench/native/bpf_host.h -o $@ $<
+	$(Q)program=$$($(LLVM_OBJDUMP) -t $(2) | awk '$$3 == "F" && $$4 ~ /^xdp/ {print $$6}'); \
+	if [ "$$(echo $$program | wc -w)" != 1 ]; then \
+	    echo "$(2): expected one function in an xdp section, found: '$$program'" >&2; exit 1; fi; \
+	$(BPF_CC) -O2 -g $(WARN) -fPIC -shared -fno-semantic-interposition -Wl,-Bsymbolic \
+	    -include bench/native/bpf_host.h -DXDPVM_NATIVE_PROGRAM=$$program -o $@ $(1)
+endef
+build/bench/native/%.so: examples/%.bpf.c build/bpf/examples/%.o $(NATIVE_HOST_HDRS) | deps
+	$(call native_build,$<,build/bpf/examples/$*.o)
 # The same for the test programs of the shim itself (tests/test_native_examples.c).
 NATIVE_TESTS := build/bench/native/tests/native_lookup.so
-build/bench/native/tests/%.so: tests/bpf/%.bpf.c $(NATIVE_HOST_HDRS) | deps
-	@mkdir -p $(dir $@)
-	@echo "  NATIVE  $@"
-	$(Q)$(BPF_CC) -O2 -g $(WARN) -fPIC -shared -fno-semantic-interposition -Wl,-Bsymbolic \
-	    -include bench/native/bpf_host.h -o $@ $<
+build/bench/native/tests/%.so: tests/bpf/%.bpf.c build/bpf/tests/bpf/%.o $(NATIVE_HOST_HDRS) | deps
+	$(call native_build,$<,build/bpf/tests/bpf/$*.o)
 
 # The bundled capture, generated (deterministically) rather than committed.
 DATA := build/data/mixed.pcap build/data/mixed.pcapng

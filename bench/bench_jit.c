@@ -2,9 +2,11 @@
  * JIT, the kernel's JIT (BPF_PROG_TEST_RUN with repeat, when the kernel allows it) and the
  * same C logic compiled for the host by clang -O2 and called directly (the practical limit):
  * for the micro-programs bench/micro/native.c, for the examples their unchanged sources as
- * build/bench/native/NAME.so (bench/native/bpf_host.h), which call xdpvm's own helpers on the
- * maps of the object benchmarked here (tests/lib/native_example.h): only the program's code
- * differs between the jit and native columns. Before the native version is timed, every packet
+ * build/bench/native/NAME.so (bench/native/bpf_host.h), entered like the JIT's code through
+ * the program's exec, which look up arrays inline as the JIT does and call xdpvm's own
+ * helpers for the rest, on the maps of the object benchmarked here
+ * (tests/lib/native_example.h): only the program's code differs between the jit and native
+ * columns. Before the native version is timed, every packet
  * runs once natively and once under the JIT, each on a fresh copy, and any difference in
  * action, packet place, length or bytes or redirect target is a `!` line and a non-zero exit.
  * Each packet is run `repeat` times in place, as BPF_PROG_TEST_RUN does (no copy between runs),
@@ -435,8 +437,9 @@ int main(int argc, char **argv)
         failures += bench_object(path, example_names[i], &mixed, NULL, total_runs, kernel_ok,
                                  kernel_why) != 0;
     }
-    printf("native: the same C by clang -O2; the examples' native builds call xdpvm's helpers on the\n"
-           "same maps, also for the array lookups the JIT inlines (docs/JIT.md)\n");
+    printf("native: the same C by clang -O2; the examples' native builds look up (per-CPU) arrays\n"
+           "inline, as the JIT does, and call xdpvm's helpers on the same maps for the rest\n"
+           "(docs/JIT.md)\n");
     for (size_t i = 0; i < mixed.count; i++)
         free(mixed.items[i].data);
     free(mixed.items);

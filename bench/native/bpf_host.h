@@ -16,7 +16,12 @@
  * turns &name back into the map with one load, as the JIT has it in an immediate, and an
  * array lookup reads the layout with a few. The context is xdpvm's struct xdpvm_xdp_md, whose
  * data and data_end are the packet's real addresses below 4 GiB, so the examples'
- * `(void *)(long)ctx->data` needs no translation. */
+ * `(void *)(long)ctx->data` needs no translation.
+ *
+ * The program is entered as the JIT's code is, through struct xdpvm_prog's exec: the
+ * Makefile names the program (-DXDPVM_NATIVE_PROGRAM=xdp_counter, from the BPF object) and
+ * xdpvm_native_exec below, with the executors' signature, has it inlined, so a run is one
+ * call into the library, not a call to a wrapper that calls the program. */
 #ifndef XDPVM_BENCH_BPF_HOST_H
 #define XDPVM_BENCH_BPF_HOST_H
 
@@ -127,6 +132,34 @@ static __always_inline __s64 bpf_csum_diff(__be32 *from, __u32 from_size, __be32
 {
     return (__s64)xdpvm_native_call(BPF_FUNC_csum_diff, xdpvm_native_ptr(from), from_size,
                                     xdpvm_native_ptr(to), to_size, seed);
+}
+
+#ifndef XDPVM_NATIVE_PROGRAM
+#error "bench/native/bpf_host.h: compile with -DXDPVM_NATIVE_PROGRAM=<the XDP program's function>"
+#endif
+#define XDPVM_NATIVE_STRING(x) #x
+#define XDPVM_NATIVE_NAME(x) XDPVM_NATIVE_STRING(x)
+
+/* The example defines it further down; inlined into the exec all the same (one unit). */
+int XDPVM_NATIVE_PROGRAM(struct xdp_md *ctx);
+
+const char xdpvm_native_program[] = XDPVM_NATIVE_NAME(XDPVM_NATIVE_PROGRAM);
+
+/* struct xdpvm_prog's exec (native_abi.h). flatten: the program's body in here, whatever its
+ * size. */
+__attribute__((flatten)) int xdpvm_native_exec(struct xdpvm_run *run, __u64 *r0)
+{
+    const char *fields = (const char *)run;
+    struct xdp_md *ctx;
+    memcpy(&ctx, fields + XDPVM_NATIVE_RUN_CTX_OFFSET, sizeof(ctx));
+    unsigned cpu;
+    memcpy(&cpu, fields + XDPVM_NATIVE_RUN_CPU_OFFSET, sizeof(cpu));
+    xdpvm_native_host.run = run;
+    xdpvm_native_host.cpu = cpu;
+    *r0 = (__u32)XDPVM_NATIVE_PROGRAM(ctx);
+    int error;
+    memcpy(&error, fields + xdpvm_native_host.run_error_offset, sizeof(error));
+    return error;
 }
 
 #endif

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,31 +16,25 @@
 
 _Static_assert(XDPVM_NATIVE_HELPER_SLOTS == XDPVM_MAX_HELPER_ID,
                "bench/native/native_abi.h: one helper slot per xdpvm helper id");
+_Static_assert(offsetof(struct xdpvm_run, ctx) == XDPVM_NATIVE_RUN_CTX_OFFSET &&
+                   offsetof(struct xdpvm_run, cpu) == XDPVM_NATIVE_RUN_CPU_OFFSET,
+               "bench/native/native_abi.h: where the library's exec reads struct xdpvm_run");
+_Static_assert(sizeof(((struct xdpvm_run *)0)->cpu) == sizeof(unsigned) &&
+                   sizeof(((struct xdpvm_run *)0)->error) == sizeof(int),
+               "bench/native/native_abi.h: the types the library's exec reads");
 _Static_assert(sizeof(struct xdpvm_native_map) == 4 * sizeof(void *),
                "bench/native/native_abi.h: an array's definition (4 lines) holds the whole record");
 
-struct xdp_md;
-
 struct native_example {
-    struct xdpvm_prog prog; /* first: exec gets back to the rest from run->prog */
+    struct xdpvm_prog prog; /* exec: the library's */
     void *library;
     struct xdpvm_native_host *host;
-    int (*entry)(struct xdp_md *ctx);
 };
 
 void native_example_path(const char *name, char *path, size_t size)
 {
     const char *root = getenv("XDPVM_ROOT");
     snprintf(path, size, "%s/build/bench/native/%s.so", root && *root ? root : ".", name);
-}
-
-static int native_exec(struct xdpvm_run *run, uint64_t *r0)
-{
-    const struct native_example *native = (const struct native_example *)run->prog;
-    native->host->run = run;
-    native->host->cpu = run->cpu;
-    *r0 = (uint32_t)native->entry((struct xdp_md *)run->ctx);
-    return run->error;
 }
 
 /* In the slots of helpers xdpvm lacks for XDP (the verifier would have refused the BPF
@@ -124,14 +119,21 @@ struct native_example *native_example_open(const char *so_path, struct xdpvm_obj
         return NULL;
     }
     native->host = dlsym(native->library, XDPVM_NATIVE_HOST_SYMBOL);
-    native->entry = (int (*)(struct xdp_md *))dlsym(native->library, prog_name);
-    if (!native->host || !native->entry) {
-        snprintf(err, err_size, "%s: no %s '%s' (not compiled with bench/native/bpf_host.h?)",
-                 so_path, native->host ? "program" : "symbol",
-                 native->host ? prog_name : XDPVM_NATIVE_HOST_SYMBOL);
+    const char *program_name = dlsym(native->library, XDPVM_NATIVE_PROGRAM_SYMBOL);
+    void *exec = dlsym(native->library, XDPVM_NATIVE_EXEC_SYMBOL);
+    if (!native->host || !program_name || !exec) {
+        snprintf(err, err_size, "%s: no symbol '%s' (not compiled with bench/native/bpf_host.h?)",
+                 so_path, !native->host ? XDPVM_NATIVE_HOST_SYMBOL
+                          : !program_name ? XDPVM_NATIVE_PROGRAM_SYMBOL : XDPVM_NATIVE_EXEC_SYMBOL);
         native_example_close(native);
         return NULL;
     }
+    if (strcmp(program_name, prog_name)) {
+        snprintf(err, err_size, "%s: runs program '%s', not '%s'", so_path, program_name, prog_name);
+        native_example_close(native);
+        return NULL;
+    }
+    native->host->run_error_offset = offsetof(struct xdpvm_run, error);
     const struct xdpvm_helper_table *helpers = xdpvm_helpers_for(XDPVM_PROG_XDP);
     for (size_t id = 0; id < XDPVM_NATIVE_HELPER_SLOTS; id++)
         native->host->helper[id] = helpers->by_id[id] ? helpers->by_id[id]->fn : missing_helper;
@@ -147,7 +149,8 @@ struct native_example *native_example_open(const char *so_path, struct xdpvm_obj
     prog->map_count = bpf->map_count;
     prog->helpers = helpers;
     prog->verified = true;
-    prog->exec = native_exec;
+    /* POSIX: dlsym's result converts to the function it names */
+    prog->exec = (int (*)(struct xdpvm_run *, uint64_t *))exec;
     return native;
 }
 

@@ -1,8 +1,9 @@
 /* An example program compiled natively (build/bench/native/NAME.so: the unchanged
  * examples/NAME.bpf.c with bench/native/bpf_host.h, clang -O2 for the host), bound to the
- * maps of a loaded xdpvm object and to xdpvm's own helpers, and wrapped as a struct xdpvm_prog
- * whose exec calls the native code: it runs wherever a program runs (xdpvm_xdp_runner, the
- * benchmark's loop), so only the program's code differs from the interpreter and the JIT.
+ * maps of a loaded xdpvm object and to xdpvm's own helpers, as a struct xdpvm_prog whose exec
+ * is the library's (the program inlined into an executor-shaped function): it runs wherever a
+ * program runs (xdpvm_xdp_runner, the benchmark's loop), entered as the JIT's code is, so only
+ * the program's code differs from the interpreter and the JIT.
  *
  * dlopen shares one copy of a library per process, so one binding per example at a time:
  * opening an example again rebinds the same library. Runs are not thread-safe (the library
