@@ -11,6 +11,7 @@
 #include "helpers/helpers.h"
 #include "isa/asm.h"
 #include "maps/maps.h"
+#include "interp/interp.h"
 #include "jit/jit.h"
 #include "runtime/runtime.h"
 #include "lib/testlib.h"
@@ -576,6 +577,111 @@ static void test_inline_array_lookup(void)
     }
 }
 
+/* Runs text on a copy of mem (r1 = its address) under the JIT (plain and blinded) and the
+ * checked interpreter: r0 and the memory afterwards must be the same. */
+static void expect_like_interpreter(const char *name, const char *text, const uint8_t *mem, size_t len)
+{
+    uint8_t want_mem[64], got_mem[64];
+    if (len > sizeof(want_mem)) {
+        test_fail(name, "test memory too large");
+        return;
+    }
+    struct xdpvm_prog interp = {0};
+    struct xdpvm_asm_error aerr;
+    char err[256] = "";
+    if (xdpvm_asm(text, &interp.insns, &interp.count, &aerr)) {
+        test_fail(name, "assembly failed at line %u: %s", aerr.line, aerr.message);
+        return;
+    }
+    snprintf(interp.name, sizeof(interp.name), "%s", name);
+    memcpy(want_mem, mem, len);
+    uint64_t want = 0;
+    struct xdpvm_run irun = {.prog = &interp};
+    xdpvm_run_add_region(&irun, want_mem, len, true, "test memory");
+    const uint64_t iargs[5] = {(uint64_t)(uintptr_t)want_mem, len};
+    if (xdpvm_interp_prepare(&interp, err, sizeof(err)) || xdpvm_interp_run_args(&irun, iargs, &want)) {
+        test_fail(name, "interpreter: %s%s", err, irun.error_message);
+        xdpvm_interp_release(&interp);
+        free(interp.insns);
+        return;
+    }
+    xdpvm_interp_release(&interp);
+    free(interp.insns);
+    for (int blind = 0; blind < 2; blind++) {
+        char full[128];
+        snprintf(full, sizeof(full), "%s%s", name, blind ? "/blinded" : "");
+        struct jit_prog p;
+        if (!build(&p, full, text, NULL, blind))
+            continue;
+        memcpy(got_mem, mem, len);
+        struct xdpvm_run run = {.prog = &p.prog};
+        uint64_t args[5] = {(uint64_t)(uintptr_t)got_mem, len, 0, 0, 0}, r0 = 0;
+        int rc = xdpvm_jit_run_args(&run, args, &r0);
+        size_t diff = 0;
+        while (diff < len && got_mem[diff] == want_mem[diff])
+            diff++;
+        if (rc)
+            test_fail(full, "run failed (%d): %s", rc, run.error_message);
+        else
+            test_check(r0 == want && diff == len, full, "r0 %#" PRIx64 " (interpreter %#" PRIx64 "), "
+                       "first different byte %zu of %zu", r0, want, diff, len);
+        destroy(&p);
+    }
+}
+
+/* Pairs `ldxb rT, [rP+s]; stxb [rP+d], rT` stepping together become wider moves in the JIT
+ * where the runs do not overlap; each case is checked against the interpreter. */
+static void copy_program(char *text, size_t size, int count, int src, int dst, int step,
+                         const char *before, const char *after)
+{
+    size_t used = (size_t)snprintf(text, size, "mov %%r3, 0x77\n%s", before);
+    for (int i = 0; i < count && used < size; i++)
+        used += (size_t)snprintf(text + used, size - used, "ldxb %%r3, [%%r1%+d]\nstxb [%%r1%+d], %%r3\n",
+                                 src + step * i, dst + step * i);
+    if (used < size)
+        snprintf(text + used, size - used, "%s", after);
+}
+
+static void test_byte_copies(void)
+{
+    uint8_t mem[48];
+    for (size_t i = 0; i < sizeof(mem); i++)
+        mem[i] = (uint8_t)(0xa0 + i);
+    char text[4096], name[96];
+    const char *keep = "mov %r0, %r3\nexit\n";                  /* rT read after the run */
+    const char *overwrite = "mov %r3, 5\nmov %r0, %r3\nexit\n"; /* rT written first */
+    for (int count = 1; count <= 10; count++) {
+        for (int step = -1; step <= 1; step += 2) {
+            int src = step > 0 ? 0 : 12, dst = step > 0 ? 24 : 45;
+            snprintf(name, sizeof(name), "byte copy: %d bytes, step %+d, temp read after", count, step);
+            copy_program(text, sizeof(text), count, src, dst, step, "", keep);
+            expect_like_interpreter(name, text, mem, sizeof(mem));
+            snprintf(name, sizeof(name), "byte copy: %d bytes, step %+d, temp overwritten", count, step);
+            copy_program(text, sizeof(text), count, src, dst, step, "", overwrite);
+            expect_like_interpreter(name, text, mem, sizeof(mem));
+            /* overlapping source and destination: copied byte by byte, earlier bytes propagate */
+            snprintf(name, sizeof(name), "byte copy: %d bytes, step %+d, overlapping", count, step);
+            copy_program(text, sizeof(text), count, src, src + 2 * step, step, "", keep);
+            expect_like_interpreter(name, text, mem, sizeof(mem));
+        }
+    }
+    /* a jump landing on the second pair: the run starts there */
+    copy_program(text, sizeof(text), 4, 0, 24, 1, "ja +2\n", keep);
+    expect_like_interpreter("byte copy: jump into the run", text, mem, sizeof(mem));
+    /* a jump landing between a pair's load and store: no run across it */
+    copy_program(text, sizeof(text), 4, 0, 24, 1, "ldxb %r3, [%r1+40]\nja +1\n", keep);
+    expect_like_interpreter("byte copy: jump to a store", text, mem, sizeof(mem));
+    /* the temporary read later, after unrelated instructions; and read by a store */
+    copy_program(text, sizeof(text), 6, 0, 24, 1, "", "mov %r4, 1\nadd %r4, 2\nmov %r0, %r3\nexit\n");
+    expect_like_interpreter("byte copy: temp read later", text, mem, sizeof(mem));
+    copy_program(text, sizeof(text), 6, 0, 24, 1, "", "stxb [%r1+47], %r3\nmov %r0, 0\nexit\n");
+    expect_like_interpreter("byte copy: temp stored after", text, mem, sizeof(mem));
+    /* stores through another register that points at the same memory: not a run */
+    expect_like_interpreter("byte copy: two base registers",
+                            "mov %r2, %r1\nldxb %r3, [%r1]\nstxb [%r2+1], %r3\nldxb %r3, [%r1+1]\n"
+                            "stxb [%r2+2], %r3\nmov %r0, %r3\nexit\n", mem, sizeof(mem));
+}
+
 int main(void)
 {
     helpers.by_id[1] = &h_sum;
@@ -597,5 +703,6 @@ int main(void)
     test_blinding();
     test_errors();
     test_inline_array_lookup();
+    test_byte_copies();
     return test_exit_code();
 }

@@ -1332,6 +1332,125 @@ static int emit_LDDW(struct emitter *e, const struct insn_ctx *c)
     return 0;
 }
 
+/* Byte copies. For a small memcpy inside one buffer (a MAC address, a header field) clang
+ * emits pairs `rT = *(u8 *)(rP + s); *(u8 *)(rP + d) = rT` with s and d stepping together by
+ * +1 or -1. Where k >= 2 such pairs follow each other, no jump lands inside them, and the k
+ * source bytes and the k destination bytes do not overlap, every byte ends the same whether
+ * copied one by one or in wider moves: they are emitted as 8/4/2/1-byte moves through
+ * SCRATCH. rT must then hold the last byte loaded, which is loaded again unless the
+ * straight-line code after the run writes rT before reading it. */
+#define BYTE_COPY_MAX 8
+
+struct byte_copy {
+    size_t pairs;      /* k, or 0: no run at pc */
+    int base, temp;    /* BPF registers P and T */
+    int32_t src, dst;  /* lowest source and destination offsets */
+    int32_t last_load; /* offset of the last byte loaded (T's value) */
+};
+
+static bool is_copy_pair(const struct xdpvm_decoded *d)
+{
+    return d[0].op == XDPVM_OP_LDXB && d[1].op == XDPVM_OP_STXB && d[0].dst != d[0].src &&
+           d[1].dst == d[0].src && d[1].src == d[0].dst;
+}
+
+static struct byte_copy byte_copy_at(const struct emitter *e, size_t pc)
+{
+    struct byte_copy run = {0};
+    const struct xdpvm_decoded *d = e->decoded;
+    size_t n = e->prog->count;
+    if (pc + 3 >= n || !is_copy_pair(&d[pc]))
+        return run;
+    int32_t step = (int32_t)d[pc + 2].off - d[pc].off;
+    if (step != 1 && step != -1)
+        return run;
+    size_t k = 0;
+    while (k < BYTE_COPY_MAX && pc + 2 * k + 1 < n) {
+        const struct xdpvm_decoded *q = &d[pc + 2 * k];
+        if ((k > 0 && e->is_target[pc + 2 * k]) || e->is_target[pc + 2 * k + 1] || !is_copy_pair(q) ||
+            q[0].dst != d[pc].dst || q[0].src != d[pc].src ||
+            q[0].off != d[pc].off + step * (int32_t)k || q[1].off != d[pc + 1].off + step * (int32_t)k)
+            break;
+        k++;
+    }
+    if (k < 2)
+        return run;
+    int32_t first_src = d[pc].off, first_dst = d[pc + 1].off, span = (int32_t)k - 1;
+    int32_t src = step > 0 ? first_src : first_src - span;
+    int32_t dst = step > 0 ? first_dst : first_dst - span;
+    if (src < dst + (int32_t)k && dst < src + (int32_t)k) /* overlapping: byte order matters */
+        return run;
+    run = (struct byte_copy){.pairs = k, .base = d[pc].src, .temp = d[pc].dst, .src = src, .dst = dst,
+                             .last_load = first_src + step * span};
+    return run;
+}
+
+/* Whether the code from pc on may read reg before writing it. Conservative: any jump, call,
+ * exit or jump target answers yes. */
+static bool may_read_before_write(const struct emitter *e, size_t pc, int reg)
+{
+    const struct xdpvm_decoded *d = e->decoded;
+    for (size_t j = pc; j < e->prog->count && j < pc + 64; j += d[j].slots) {
+        if (e->is_target[j])
+            return true;
+        const struct xdpvm_decoded *q = &d[j];
+        const struct xdpvm_op_info *info = &xdpvm_op_table[q->op];
+        bool mov = (info->code & 0xf0) == XDPVM_ALU_MOV;
+        switch (info->shape) {
+        case XDPVM_SHAPE_ALU_IMM:
+            if (q->dst == reg)
+                return !mov;
+            break;
+        case XDPVM_SHAPE_ALU_REG:
+            if (q->src == reg || (q->dst == reg && !mov))
+                return true;
+            if (q->dst == reg)
+                return false;
+            break;
+        case XDPVM_SHAPE_MOVSX: case XDPVM_SHAPE_LDX:
+            if (q->src == reg)
+                return true;
+            if (q->dst == reg)
+                return false;
+            break;
+        case XDPVM_SHAPE_NEG: case XDPVM_SHAPE_END: case XDPVM_SHAPE_ST:
+            if (q->dst == reg)
+                return true;
+            break;
+        case XDPVM_SHAPE_STX:
+            if (q->dst == reg || q->src == reg)
+                return true;
+            break;
+        case XDPVM_SHAPE_LDDW:
+            if (q->dst == reg)
+                return false;
+            break;
+        default: /* jumps, calls, exit, atomics */
+            return true;
+        }
+    }
+    return true;
+}
+
+static void emit_byte_copy(struct emitter *e, const struct byte_copy *run, size_t after)
+{
+    int base = bpf_to_x86[run->base];
+    int32_t done = 0, total = (int32_t)run->pairs;
+    while (done < total) {
+        int32_t left = total - done, size = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        switch (size) {
+        case 8: emit_mem(e, true, OP(0x8b), SCRATCH, base, run->src + done, false, 0); break;
+        case 4: emit_mem(e, false, OP(0x8b), SCRATCH, base, run->src + done, false, 0); break;
+        case 2: emit_mem(e, false, OP(0x0f, 0xb7), SCRATCH, base, run->src + done, false, 0); break;
+        default: emit_mem(e, false, OP(0x0f, 0xb6), SCRATCH, base, run->src + done, false, 0); break;
+        }
+        emit_store_reg(e, (unsigned)size, base, run->dst + done, SCRATCH);
+        done += size;
+    }
+    if (may_read_before_write(e, after, run->temp))
+        emit_mem(e, false, OP(0x0f, 0xb6), bpf_to_x86[run->temp], base, run->last_load, false, 0);
+}
+
 static const emit_fn emitters[XDPVM_OP__COUNT] = {
 #define JIT_EMITTER_ROW(NAME, CODE, MATCH, MVAL, MN, COP, SHAPE, VER) [XDPVM_OP_##NAME] = emit_##SHAPE,
     XDPVM_OPCODES(JIT_EMITTER_ROW)
@@ -1408,6 +1527,16 @@ static int emit_program(struct emitter *e, const struct xdpvm_decoded *decoded)
             .dst = bpf_to_x86[d->dst], .src = bpf_to_x86[d->src],
             .is64 = !xdpvm_op_is_alu32(info),
         };
+        struct byte_copy copy = byte_copy_at(e, pc);
+        if (copy.pairs) {
+            emit_byte_copy(e, &copy, pc + 2 * copy.pairs);
+            for (size_t inside = pc + 1; inside < pc + 2 * copy.pairs; inside++)
+                e->insn_offset[inside] = NO_OFFSET;
+            pc += 2 * copy.pairs - 1;
+            if (e->oom)
+                return jit_error(e, pc, -ENOMEM, "out of memory for code");
+            continue;
+        }
         int rc = emitters[d->op](e, &c);
         if (rc)
             return rc;
