@@ -682,6 +682,157 @@ static void test_byte_copies(void)
                             "stxb [%r2+2], %r3\nmov %r0, %r3\nexit\n", mem, sizeof(mem));
 }
 
+/* Byte stores of one value's bytes to consecutive offsets become one wider store in the JIT
+ * where nothing between them can tell (src/jit/jit.c, plan_byte_stores); each case is
+ * checked against the interpreter, memory and r0 (which sums the registers the stores used). */
+static void test_byte_stores(void)
+{
+    uint8_t mem[48];
+    for (size_t i = 0; i < sizeof(mem); i++)
+        mem[i] = (uint8_t)(0x31 + 7 * i);
+    static const struct {
+        const char *name, *text;
+    } cases[] = {
+        {"32-bit value, clang's order (as macswap)",
+         "ldxw %r2, [%r1+0]\nmov32 %r3, %r2\nrsh32 %r3, 16\nstxb [%r1+18], %r3\nmov32 %r3, %r2\n"
+         "rsh32 %r3, 24\nstxb [%r1+19], %r3\nstxb [%r1+16], %r2\nrsh32 %r2, 8\nstxb [%r1+17], %r2\n"
+         "mov %r0, %r2\nadd %r0, %r3\nexit\n"},
+        {"16-bit value",
+         "ldxh %r2, [%r1+4]\nstxb [%r1+20], %r2\nrsh32 %r2, 8\nstxb [%r1+21], %r2\nmov %r0, %r2\nexit\n"},
+        {"64-bit value through 64-bit shifts",
+         "ldxdw %r2, [%r1+0]\nmov %r3, %r2\nstxb [%r1+24], %r3\nrsh %r3, 8\nstxb [%r1+25], %r3\n"
+         "rsh %r3, 8\nstxb [%r1+26], %r3\nrsh %r3, 8\nstxb [%r1+27], %r3\nrsh %r3, 8\n"
+         "stxb [%r1+28], %r3\nrsh %r3, 8\nstxb [%r1+29], %r3\nrsh %r3, 8\nstxb [%r1+30], %r3\n"
+         "rsh %r3, 8\nstxb [%r1+31], %r3\nmov %r0, %r3\nexit\n"},
+        {"64-bit value, a 32-bit copy cannot give its high bytes",
+         "ldxdw %r2, [%r1+0]\nmov32 %r3, %r2\nrsh32 %r3, 24\nstxb [%r1+27], %r3\nstxb [%r1+24], %r2\n"
+         "mov32 %r4, %r2\nrsh32 %r4, 8\nstxb [%r1+25], %r4\nrsh32 %r4, 8\nstxb [%r1+26], %r4\n"
+         "mov32 %r5, %r2\nrsh32 %r5, 24\nrsh32 %r5, 8\nstxb [%r1+28], %r5\nmov %r0, %r4\nexit\n"},
+        {"bytes in reverse order (big-endian)",
+         "ldxh %r2, [%r1+4]\nstxb [%r1+21], %r2\nrsh32 %r2, 8\nstxb [%r1+20], %r2\nmov %r0, %r2\nexit\n"},
+        {"a load of a stored byte in between",
+         "ldxh %r2, [%r1+4]\nstxb [%r1+20], %r2\nldxb %r4, [%r1+21]\nrsh32 %r2, 8\nstxb [%r1+21], %r2\n"
+         "mov %r0, %r4\nexit\n"},
+        {"two base registers that alias",
+         "mov %r4, %r1\nadd %r4, 1\nmov %r5, 0x99\nldxh %r2, [%r1+4]\nstxb [%r1+20], %r2\n"
+         "stxb [%r4+20], %r5\nrsh32 %r2, 8\nstxb [%r1+21], %r2\nmov %r0, %r2\nexit\n"},
+        {"a 32-bit copy holds only four bytes of a 64-bit value",
+         "ldxdw %r2, [%r1+0]\nmov32 %r3, %r2\nrsh %r2, 32\nstxb [%r1+24], %r3\nrsh32 %r3, 8\n"
+         "stxb [%r1+25], %r3\nrsh32 %r3, 8\nstxb [%r1+26], %r3\nrsh32 %r3, 8\nstxb [%r1+27], %r3\n"
+         "stxb [%r1+28], %r2\nrsh %r2, 8\nstxb [%r1+29], %r2\nrsh %r2, 8\nstxb [%r1+30], %r2\n"
+         "rsh %r2, 8\nstxb [%r1+31], %r2\nmov %r0, %r3\nexit\n"},
+        {"another value's store to one of the bytes in between",
+         "ldxh %r2, [%r1+4]\nmov %r5, 0x99\nstxb [%r1+20], %r2\nstxb [%r1+21], %r5\nrsh32 %r2, 8\n"
+         "stxb [%r1+21], %r2\nmov %r0, %r2\nexit\n"},
+        {"the same byte stored twice",
+         "ldxh %r2, [%r1+4]\nstxb [%r1+20], %r2\nstxb [%r1+20], %r2\nrsh32 %r2, 8\nstxb [%r1+21], %r2\n"
+         "mov %r0, %r2\nexit\n"},
+        {"the base register moves in between",
+         "ldxh %r2, [%r1+4]\nstxb [%r1+20], %r2\nadd %r1, 1\nrsh32 %r2, 8\nstxb [%r1+21], %r2\n"
+         "mov %r0, %r2\nexit\n"},
+        {"a jump lands between the stores",
+         "ldxh %r2, [%r1+4]\nstxb [%r1+20], %r2\nja +0\nrsh32 %r2, 8\nstxb [%r1+21], %r2\n"
+         "mov %r0, %r2\nexit\n"},
+        {"the value's register replaced before the first store",
+         "ldxw %r2, [%r1+0]\nmov32 %r3, %r2\nrsh32 %r3, 8\nmov %r2, 7\nstxb [%r1+21], %r3\n"
+         "rsh32 %r3, 8\nstxb [%r1+22], %r3\nmov %r0, %r2\nexit\n"},
+        {"shifts that are not whole bytes",
+         "ldxh %r2, [%r1+4]\nstxb [%r1+20], %r2\nrsh32 %r2, 4\nrsh32 %r2, 4\nstxb [%r1+21], %r2\n"
+         "rsh32 %r2, 3\nstxb [%r1+22], %r2\nmov %r0, %r2\nexit\n"},
+        {"after a byte copy run, the next byte of its last value",
+         "ldxb %r3, [%r1+0]\nstxb [%r1+24], %r3\nldxb %r3, [%r1+1]\nstxb [%r1+25], %r3\nrsh32 %r3, 8\n"
+         "stxb [%r1+26], %r3\nmov %r0, %r3\nexit\n"},
+        {"stack value stored to the packet (three of four bytes)",
+         "ldxw %r2, [%r1+8]\nstxw [%r10-8], %r2\nldxw %r2, [%r10-8]\nstxb [%r1+30], %r2\nrsh32 %r2, 8\n"
+         "stxb [%r1+31], %r2\nrsh32 %r2, 8\nstxb [%r1+32], %r2\nmov %r0, %r2\nexit\n"},
+    };
+    char name[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(name, sizeof(name), "byte stores: %s", cases[i].name);
+        expect_like_interpreter(name, cases[i].text, mem, sizeof(mem));
+    }
+}
+
+/* Random straight-line byte shuffling (byte and wider loads and stores through two bases
+ * that alias, moves, whole-byte and other shifts, an occasional jump target), the code the
+ * byte-copy and byte-store merging look at: the JIT must match the interpreter. */
+static void test_random_byte_code(void)
+{
+    uint8_t mem[48];
+    for (size_t i = 0; i < sizeof(mem); i++)
+        mem[i] = (uint8_t)(0x5b + 13 * i);
+    uint64_t state = 0x2545f4914f6cdd1dull;
+    int programs = test_sanitized() ? 200 : 2000;
+    static const char *const values[] = {"%r2", "%r3", "%r5"};
+    static const char *const bases[] = {"%r1", "%r4"};
+    static const char *const loads[] = {"ldxb", "ldxh", "ldxw", "ldxdw"};
+    char text[16384], name[64];
+#define EMIT(...) (used += (size_t)snprintf(text + used, sizeof(text) - used, __VA_ARGS__))
+    for (int n = 0; n < programs; n++) {
+        size_t used = 0;
+        EMIT("mov %%r0, 0x6d\nmov %%r4, %%r1\nadd %%r4, 2\nldxdw %%r2, [%%r1+0]\nldxdw %%r3, [%%r1+8]\nldxw %%r5, [%%r1+16]\n");
+        int pieces = 3 + (int)(test_xorshift64(&state) % 8);
+        for (int i = 0; i < pieces && used + 1024 < sizeof(text); i++) {
+            uint64_t r = test_xorshift64(&state);
+            const char *v = values[r % 3], *w = values[(r >> 2) % 3], *base = bases[(r >> 4) % 2];
+            int off = 8 + (int)((r >> 8) % 16);
+            switch ((r >> 16) % 6) {
+            case 0: { /* the bytes of a value, in some order, by shifted copies or by shifting it */
+                int len = 2 << ((r >> 24) % 3), first = (int)((r >> 28) % (unsigned)len);
+                bool copies = (r >> 32) % 2;
+                for (int k = 0; k < len; k++) {
+                    int byte = (first + k) % len;
+                    if (copies) {
+                        EMIT("%s %s, %s\n", (r >> (33 + k)) % 4 ? "mov32" : "mov", w, v);
+                        if (byte)
+                            EMIT("%s %s, %d\n", byte < 4 && (r >> (40 + k)) % 2 ? "rsh32" : "rsh", w, 8 * byte);
+                        EMIT("stxb [%s%+d], %s\n", base, off + byte, w);
+                    } else {
+                        EMIT("stxb [%s%+d], %s\n", base, off + k, v);
+                        EMIT("%s %s, 8\n", (r >> (33 + k)) % 3 ? "rsh" : "rsh32", v);
+                    }
+                    if ((r >> (48 + k)) % 16 == 0) /* something in between */
+                        EMIT("%s\n", (r >> 56) % 3 == 0 ? "ja +0" : (r >> 56) % 3 == 1 ? "add %r4, 1"
+                                                                                         : "ldxb %r0, [%r1+9]");
+                    else if ((r >> (48 + k)) % 16 == 1) /* another value to one of these bytes */
+                        EMIT("stxb [%s%+d], %%r0\n", base, off + (int)((r >> 58) % (unsigned)len));
+                }
+                break;
+            }
+            case 1: { /* byte copy pairs, sometimes overlapping */
+                int pairs = 1 + (int)((r >> 24) % 9), step = (r >> 28) % 2 ? 1 : -1;
+                int src = 8 + (int)((r >> 32) % 12), dst = src + (int)((r >> 40) % 16) - 4;
+                if (step < 0) {
+                    src += pairs;
+                    dst += pairs;
+                }
+                for (int k = 0; k < pairs; k++)
+                    EMIT("ldxb %s, [%%r1%+d]\nstxb [%%r1%+d], %s\n", v, src + step * k, dst + step * k, v);
+                if ((r >> 50) % 2)
+                    EMIT("mov %%r0, %s\n", v);
+                break;
+            }
+            case 2:
+                EMIT("%s %s, [%s%+d]\n", loads[(r >> 24) % 4], v, base, off - 8);
+                break;
+            case 3:
+                EMIT("%s [%s%+d], %s\n", (r >> 24) % 2 ? "stxh" : "stxb", base, off, v);
+                break;
+            case 4:
+                EMIT("%s %s, %d\n", (r >> 24) % 2 ? "rsh32" : "rsh", v, (r >> 25) % 4 ? 8 : (int)((r >> 27) % 20));
+                break;
+            default:
+                EMIT("%s\n", (r >> 24) % 3 == 0 ? "ja +0" : (r >> 24) % 3 == 1 ? "add %r4, 1" : "add %r2, %r3");
+                break;
+            }
+        }
+        EMIT("mov %%r0, %%r2\nxor %%r0, %%r3\nxor %%r0, %%r5\nexit\n");
+        snprintf(name, sizeof(name), "random byte code %d", n);
+        expect_like_interpreter(name, text, mem, sizeof(mem));
+    }
+#undef EMIT
+}
+
 int main(void)
 {
     helpers.by_id[1] = &h_sum;
@@ -704,5 +855,7 @@ int main(void)
     test_errors();
     test_inline_array_lookup();
     test_byte_copies();
+    test_byte_stores();
+    test_random_byte_code();
     return test_exit_code();
 }

@@ -106,6 +106,7 @@ struct emitter {
     uint32_t *func_entry;
     bool *is_function;
     bool *is_target;        /* jumped to, or a function: register contents are not known there */
+    struct store_plan *store_plan; /* per instruction: byte stores merged (plan_byte_stores) */
     const struct xdpvm_decoded *decoded;
     struct fixup *fixups;
     size_t fixup_count, fixup_cap;
@@ -1451,6 +1452,171 @@ static void emit_byte_copy(struct emitter *e, const struct byte_copy *run, size_
         emit_mem(e, false, OP(0x0f, 0xb6), bpf_to_x86[run->temp], base, run->last_load, false, 0);
 }
 
+/* Byte stores of one value. clang stores a value to a packed header field byte by byte:
+ * `*(u8 *)(rP + o) = rV; wV >>= 8; *(u8 *)(rP + o + 1) = rV; ...`, or from copies
+ * (`w3 = w2; w3 >>= 16; *(u8 *)(rP + o + 2) = r3`). In straight-line code the JIT follows
+ * which byte of which value each register's low bytes are; 2, 4 or 8 byte stores of bytes
+ * 0..n-1 of one value to consecutive offsets of one base register, with no other memory
+ * access, call or jump target between the first and the last, are done by one n-byte store
+ * at the first, from a register that holds the value there. The register operations are
+ * emitted as they are; only the stores merge. */
+enum { STORE_AS_IS, STORE_MERGED, STORE_WIDE };
+
+struct store_plan {
+    uint8_t kind;
+    uint8_t size, value_reg; /* STORE_WIDE: n bytes from this BPF register */
+    int32_t off;             /* STORE_WIDE: the lowest offset from the store's base */
+};
+
+struct byte_lane {
+    uint32_t value; /* which value (numbered by the planner) */
+    uint8_t byte;   /* the register's low byte is byte `byte` of the value */
+    uint8_t valid;  /* and its low `valid` bytes are bytes byte.. of it */
+};
+
+#define PENDING_STORES 16
+
+struct pending_store {
+    size_t pc;
+    int base;
+    int32_t off;
+    uint32_t value;
+    uint8_t byte;
+    int holder;           /* a register holding bytes 0.. of value at this store, or -1 */
+    uint8_t holder_valid;
+};
+
+struct store_planner {
+    struct emitter *e;
+    struct byte_lane lane[XDPVM_REG_COUNT];
+    uint32_t next_value;
+    struct pending_store pending[PENDING_STORES];
+    size_t count;
+};
+
+static void lane_fresh(struct store_planner *sp, int reg)
+{
+    sp->lane[reg] = (struct byte_lane){.value = ++sp->next_value, .byte = 0, .valid = 8};
+}
+
+/* Merges what the pending stores allow, then forgets them. They are all through one base
+ * register (stores through two might alias) and to distinct offsets (a second store to a byte
+ * flushes first), so a group moved to its first store passes no store to its bytes. */
+static void flush_stores(struct store_planner *sp)
+{
+    struct pending_store *p = sp->pending;
+    size_t n = sp->count;
+    sp->count = 0;
+    for (size_t i = 1; i < n; i++)
+        if (p[i].base != p[0].base)
+            return;
+    for (size_t i = 0; i < n; i++) {
+        if (sp->e->store_plan[p[i].pc].kind != STORE_AS_IS)
+            continue; /* already in a group */
+        /* the group: the stores of value p[i].value (p[i] the first), bytes 0..size-1 at
+         * start..start+size-1, each once */
+        int32_t start = p[i].off - (int32_t)p[i].byte;
+        uint8_t seen = 0;
+        size_t size = 0, last = i;
+        bool ok = true;
+        for (size_t j = i; j < n; j++) {
+            if (p[j].value != p[i].value)
+                continue;
+            if (p[j].off - start != (int32_t)p[j].byte || p[j].byte >= 8 || (seen & (1u << p[j].byte)))
+                ok = false;
+            else
+                seen |= (uint8_t)(1u << p[j].byte);
+            size++;
+            last = j;
+        }
+        if (!ok || (size != 2 && size != 4 && size != 8) || seen != (uint8_t)((1u << size) - 1) ||
+            p[i].holder < 0 || p[i].holder_valid < size)
+            continue;
+        sp->e->store_plan[p[i].pc] = (struct store_plan){.kind = STORE_WIDE, .size = (uint8_t)size,
+                                                         .value_reg = (uint8_t)p[i].holder, .off = start};
+        for (size_t j = i + 1; j <= last; j++)
+            if (p[j].value == p[i].value)
+                sp->e->store_plan[p[j].pc].kind = STORE_MERGED;
+    }
+}
+
+static void plan_byte_stores(struct emitter *e)
+{
+    struct store_planner sp = {.e = e};
+    const struct xdpvm_decoded *d = e->decoded;
+    for (int r = 0; r < XDPVM_REG_COUNT; r++)
+        lane_fresh(&sp, r);
+    for (size_t pc = 0; pc < e->prog->count; pc += d[pc].slots) {
+        const struct xdpvm_decoded *q = &d[pc];
+        const struct xdpvm_op_info *info = &xdpvm_op_table[q->op];
+        if (e->is_target[pc]) {
+            flush_stores(&sp);
+            for (int r = 0; r < XDPVM_REG_COUNT; r++)
+                lane_fresh(&sp, r);
+        }
+        struct byte_copy copy = byte_copy_at(e, pc);
+        if (copy.pairs) { /* emitted as a whole (emit_byte_copy): its stores stay its own */
+            flush_stores(&sp);
+            lane_fresh(&sp, copy.temp);
+            pc += 2 * copy.pairs - 1;
+            continue;
+        }
+        if (q->op == XDPVM_OP_STXB && sp.lane[q->src].valid >= 1) {
+            struct byte_lane v = sp.lane[q->src];
+            for (size_t m = 0; m < sp.count; m++)
+                if (sp.pending[m].base == q->dst && sp.pending[m].off == q->off)
+                    flush_stores(&sp); /* the same byte again: keep the order */
+            if (sp.count == PENDING_STORES || (sp.count && sp.pending[0].base != q->dst))
+                flush_stores(&sp);
+            struct pending_store *ps = &sp.pending[sp.count++];
+            *ps = (struct pending_store){.pc = pc, .base = q->dst, .off = q->off, .value = v.value,
+                                         .byte = v.byte, .holder = -1};
+            for (int r = 0; r < XDPVM_REG_COUNT; r++)
+                if (sp.lane[r].value == v.value && sp.lane[r].byte == 0 && sp.lane[r].valid > ps->holder_valid) {
+                    ps->holder = r;
+                    ps->holder_valid = sp.lane[r].valid;
+                }
+            continue;
+        }
+        if (sp.count && insn_writes(q, sp.pending[0].base))
+            flush_stores(&sp); /* offsets from the old base and the new do not line up */
+        unsigned shift = (unsigned)q->imm;
+        switch (q->op) {
+        case XDPVM_OP_MOV64_REG:
+        case XDPVM_OP_MOV32_REG:
+            sp.lane[q->dst] = sp.lane[q->src];
+            if (q->op == XDPVM_OP_MOV32_REG && sp.lane[q->dst].valid > 4)
+                sp.lane[q->dst].valid = 4;
+            continue;
+        case XDPVM_OP_RSH64_IMM:
+        case XDPVM_OP_RSH32_IMM: {
+            struct byte_lane *l = &sp.lane[q->dst];
+            unsigned width = q->op == XDPVM_OP_RSH32_IMM ? 4 : 8;
+            if (shift % 8 == 0 && shift / 8 < width) {
+                if (l->valid > width)
+                    l->valid = (uint8_t)width;
+                l->byte = (uint8_t)(l->byte + shift / 8);
+                l->valid = l->valid > shift / 8 ? (uint8_t)(l->valid - shift / 8) : 0;
+                continue;
+            }
+            lane_fresh(&sp, q->dst);
+            continue;
+        }
+        default:
+            break;
+        }
+        /* anything else that touches memory or leaves straight-line code ends the stores */
+        if (info->shape != XDPVM_SHAPE_ALU_IMM && info->shape != XDPVM_SHAPE_ALU_REG &&
+            info->shape != XDPVM_SHAPE_NEG && info->shape != XDPVM_SHAPE_MOVSX &&
+            info->shape != XDPVM_SHAPE_END && info->shape != XDPVM_SHAPE_LDDW)
+            flush_stores(&sp);
+        for (int r = 0; r < XDPVM_REG_COUNT; r++)
+            if (insn_writes(q, r))
+                lane_fresh(&sp, r);
+    }
+    flush_stores(&sp);
+}
+
 static const emit_fn emitters[XDPVM_OP__COUNT] = {
 #define JIT_EMITTER_ROW(NAME, CODE, MATCH, MVAL, MN, COP, SHAPE, VER) [XDPVM_OP_##NAME] = emit_##SHAPE,
     XDPVM_OPCODES(JIT_EMITTER_ROW)
@@ -1537,6 +1703,13 @@ static int emit_program(struct emitter *e, const struct xdpvm_decoded *decoded)
                 return jit_error(e, pc, -ENOMEM, "out of memory for code");
             continue;
         }
+        const struct store_plan *plan = &e->store_plan[pc];
+        if (plan->kind == STORE_MERGED)
+            continue;
+        if (plan->kind == STORE_WIDE) {
+            emit_store_reg(e, plan->size, c.dst, plan->off, bpf_to_x86[plan->value_reg]);
+            continue;
+        }
         int rc = emitters[d->op](e, &c);
         if (rc)
             return rc;
@@ -1612,17 +1785,21 @@ int xdpvm_jit_compile(struct xdpvm_prog *prog, const struct xdpvm_jit_opts *opts
     e.func_entry = malloc(prog->count * sizeof(uint32_t));
     e.is_function = calloc(prog->count, sizeof(bool));
     e.is_target = calloc(prog->count, sizeof(bool));
+    e.store_plan = calloc(prog->count, sizeof(*e.store_plan));
     e.decoded = decoded;
     int rc;
-    if (!js || !decoded || !e.insn_offset || !e.func_entry || !e.is_function || !e.is_target) {
+    if (!js || !decoded || !e.insn_offset || !e.func_entry || !e.is_function || !e.is_target ||
+        !e.store_plan) {
         rc = jit_error(&e, 0, -ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < prog->count; i++)
         e.insn_offset[i] = e.func_entry[i] = NO_OFFSET;
     rc = find_functions(&e, decoded);
-    if (!rc)
+    if (!rc) {
+        plan_byte_stores(&e);
         rc = emit_program(&e, decoded);
+    }
     size_t body_end = e.len;
     if (!rc) {
         emit_other_entries(&e, e.shared_entry, &e.args_entry, &e.callback_entry);
@@ -1652,6 +1829,7 @@ out:
     free(e.func_entry);
     free(e.is_function);
     free(e.is_target);
+    free(e.store_plan);
     free(e.fixups);
     free(e.unwind_refs);
     free(e.buf);
