@@ -753,6 +753,35 @@ static void test_byte_stores(void)
     }
 }
 
+/* Two byte loads assembled into a 16-bit value become one 16-bit load in the JIT
+ * (emit_byte_pair_load); each case against the interpreter. */
+static void test_byte_pair_loads(void)
+{
+    uint8_t mem[48];
+    for (size_t i = 0; i < sizeof(mem); i++)
+        mem[i] = (uint8_t)(0x91 + 11 * i);
+    static const struct {
+        const char *name, *text;
+    } cases[] = {
+        {"little-endian", "ldxb %r2, [%r1+12]\nldxb %r3, [%r1+13]\nlsh32 %r3, 8\nor32 %r3, %r2\n"
+                          "mov %r0, %r3\nlsh %r0, 16\nor %r0, %r2\nexit\n"},
+        {"big-endian", "ldxb %r2, [%r1+13]\nldxb %r3, [%r1+12]\nlsh %r3, 8\nor %r3, %r2\n"
+                       "mov %r0, %r3\nlsh %r0, 16\nor %r0, %r2\nexit\n"},
+        {"the second load replaces the base",
+         "mov %r4, %r1\nldxb %r2, [%r4+12]\nldxb %r4, [%r4+13]\nlsh32 %r4, 8\nor32 %r4, %r2\n"
+         "mov %r0, %r4\nlsh %r0, 16\nor %r0, %r2\nexit\n"},
+        {"not adjacent (no idiom)", "ldxb %r2, [%r1+12]\nldxb %r3, [%r1+14]\nlsh32 %r3, 8\nor32 %r3, %r2\n"
+                                    "mov %r0, %r3\nexit\n"},
+        {"jump into the middle", "mov %r2, 0x55\nmov %r3, 0x66\nja +1\nldxb %r2, [%r1+12]\n"
+                                 "ldxb %r3, [%r1+13]\nlsh32 %r3, 8\nor32 %r3, %r2\nmov %r0, %r3\nexit\n"},
+    };
+    char name[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(name, sizeof(name), "byte pair load: %s", cases[i].name);
+        expect_like_interpreter(name, cases[i].text, mem, sizeof(mem));
+    }
+}
+
 /* Random straight-line byte shuffling (byte and wider loads and stores through two bases
  * that alias, moves, whole-byte and other shifts, an occasional jump target), the code the
  * byte-copy and byte-store merging look at: the JIT must match the interpreter. */
@@ -813,6 +842,16 @@ static void test_random_byte_code(void)
                 break;
             }
             case 2:
+                if ((r >> 30) % 2) { /* a byte pair assembled, sometimes into the base */
+                    const char *hi = (r >> 31) % 4 == 0 && !strcmp(base, "%r4") ? base : w;
+                    int second = off + ((r >> 33) % 2 ? 1 : -1);
+                    if (strcmp(v, hi) && strcmp(v, base))
+                        EMIT("ldxb %s, [%s%+d]\nldxb %s, [%s%+d]\n%s %s, 8\n%s %s, %s\n", v, base, off, hi, base,
+                             second, (r >> 34) % 2 ? "lsh32" : "lsh", hi, (r >> 35) % 2 ? "or32" : "or", hi, v);
+                    if (!strcmp(hi, base)) /* r4 again: r1 + 2 */
+                        EMIT("mov %%r4, %%r1\nadd %%r4, 2\n");
+                    break;
+                }
                 EMIT("%s %s, [%s%+d]\n", loads[(r >> 24) % 4], v, base, off - 8);
                 break;
             case 3:
@@ -856,6 +895,7 @@ int main(void)
     test_inline_array_lookup();
     test_byte_copies();
     test_byte_stores();
+    test_byte_pair_loads();
     test_random_byte_code();
     return test_exit_code();
 }

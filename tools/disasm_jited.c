@@ -107,9 +107,12 @@ static void print_program(csh cs, const struct xdpvm_program *program, const str
         }
         char text[128];
         xdpvm_disasm_insn(&d, pc, XDPVM_SYNTAX_LLVM, text, sizeof(text));
+        size_t merged_into = xdpvm_jit_merged_into(prog, pc);
         if (json) {
             printf("%s{\"pc\":%zu,\"bpf\":", first_insn_json ? "" : ",", pc);
             jited_json_string(text);
+            if (merged_into != SIZE_MAX)
+                printf(",\"merged_into\":%zu", merged_into);
             printf(",\"x86\":[");
             bool first = true;
             if (start != SIZE_MAX)
@@ -118,7 +121,9 @@ static void print_program(csh cs, const struct xdpvm_program *program, const str
             first_insn_json = false;
         } else {
             printf("; %zu: %s\n", pc, text);
-            if (start != SIZE_MAX)
+            if (merged_into != SIZE_MAX)
+                printf(";\t(done by the code of %zu)\n", merged_into);
+            else if (start != SIZE_MAX)
                 print_x86(cs, prog, start, end, false, NULL);
         }
         pc += d.slots;

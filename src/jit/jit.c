@@ -66,6 +66,7 @@ struct jit_state {
     size_t count;          /* BPF instructions */
     uint32_t *insn_offset; /* per instruction: code offset of its first byte after any prologue */
     uint32_t *func_entry;  /* per instruction: function entry (prologue) offset, or NO_OFFSET */
+    uint32_t *merged_into; /* per instruction: the one whose code does its work too, or NO_OFFSET */
     uint32_t args_entry, callback_entry; /* offsets of the other entries (exec is at 0) */
 };
 
@@ -104,6 +105,7 @@ struct emitter {
     const struct xdpvm_jit_opts *opts;
     uint32_t *insn_offset;
     uint32_t *func_entry;
+    uint32_t *merged_into;  /* see struct jit_state */
     bool *is_function;
     bool *is_target;        /* jumped to, or a function: register contents are not known there */
     struct store_plan *store_plan; /* per instruction: byte stores merged (plan_byte_stores) */
@@ -531,8 +533,9 @@ static void emit_entry_frame(struct emitter *e, int run_reg, int r0_ptr_reg)
     }
 }
 
-/* executor_state = rsp the BPF function starts with; zero the registers a program may read
- * before writing (the interpreter's initial state), then call. */
+/* executor_state = rsp the BPF function starts with; zero the registers an unverified
+ * program may read before writing (the interpreter's initial state; a verified one reads
+ * none), then call. */
 static void emit_entry_call_setup(struct emitter *e)
 {
     const struct entry_layout *l = &e->entry;
@@ -540,6 +543,8 @@ static void emit_entry_call_setup(struct emitter *e)
         emit_lea(e, SCRATCH, RSP, -8);
         emit_store64(e, REG_RUN, RUN_FIELD(executor_state), SCRATCH);
     }
+    if (e->prog->verified)
+        return;
     emit_rr(e, false, OP(0x31), RAX, RAX, false);
     for (int i = 0; i < l->nregs; i++)
         if (l->regs[i] != RBP && l->regs[i] != R12)
@@ -1452,6 +1457,35 @@ static void emit_byte_copy(struct emitter *e, const struct byte_copy *run, size_
         emit_mem(e, false, OP(0x0f, 0xb6), bpf_to_x86[run->temp], base, run->last_load, false, 0);
 }
 
+/* A 16-bit field of a packed header read byte by byte, as clang emits it:
+ * `rA = *(u8 *)(rP + o); rB = *(u8 *)(rP + o ± 1); wB <<= 8; wB |= wA` (rA not rP or rB, no
+ * jump landing inside): one 16-bit load for rB (byte-swapped when the high byte comes first)
+ * and one byte load for rA. Returns the instructions covered, 0 if none. */
+static size_t emit_byte_pair_load(struct emitter *e, size_t pc)
+{
+    const struct xdpvm_decoded *d = &e->decoded[pc];
+    if (pc + 3 >= e->prog->count || e->is_target[pc + 1] || e->is_target[pc + 2] || e->is_target[pc + 3] ||
+        d[0].op != XDPVM_OP_LDXB || d[1].op != XDPVM_OP_LDXB || d[0].src != d[1].src ||
+        d[0].dst == d[0].src || d[0].dst == d[1].dst ||
+        (d[2].op != XDPVM_OP_LSH32_IMM && d[2].op != XDPVM_OP_LSH64_IMM) || d[2].dst != d[1].dst ||
+        d[2].imm != 8 || (d[3].op != XDPVM_OP_OR32_REG && d[3].op != XDPVM_OP_OR64_REG) ||
+        d[3].dst != d[1].dst || d[3].src != d[0].dst)
+        return 0;
+    bool big_endian = d[1].off == d[0].off - 1;
+    if (!big_endian && d[1].off != d[0].off + 1)
+        return 0;
+    int base = bpf_to_x86[d[0].src], low = bpf_to_x86[d[0].dst], word = bpf_to_x86[d[1].dst];
+    emit_mem(e, false, OP(0x0f, 0xb6), low, base, d[0].off, false, 0);
+    emit_mem(e, false, OP(0x0f, 0xb7), word, base, big_endian ? d[1].off : d[0].off, false, 0);
+    if (big_endian) { /* rol $8, r16 */
+        emit1(e, 0x66);
+        emit_rex(e, false, 0, 0, word, false);
+        emit2(e, 0xc1, modrm(3, 0, word));
+        emit1(e, 8);
+    }
+    return 4;
+}
+
 /* Byte stores of one value. clang stores a value to a packed header field byte by byte:
  * `*(u8 *)(rP + o) = rV; wV >>= 8; *(u8 *)(rP + o + 1) = rV; ...`, or from copies
  * (`w3 = w2; w3 >>= 16; *(u8 *)(rP + o + 2) = r3`). In straight-line code the JIT follows
@@ -1466,6 +1500,7 @@ struct store_plan {
     uint8_t kind;
     uint8_t size, value_reg; /* STORE_WIDE: n bytes from this BPF register */
     int32_t off;             /* STORE_WIDE: the lowest offset from the store's base */
+    uint32_t wide_at;        /* STORE_MERGED: the instruction of the wide store */
 };
 
 struct byte_lane {
@@ -1536,7 +1571,8 @@ static void flush_stores(struct store_planner *sp)
                                                          .value_reg = (uint8_t)p[i].holder, .off = start};
         for (size_t j = i + 1; j <= last; j++)
             if (p[j].value == p[i].value)
-                sp->e->store_plan[p[j].pc].kind = STORE_MERGED;
+                sp->e->store_plan[p[j].pc] = (struct store_plan){.kind = STORE_MERGED,
+                                                                 .wide_at = (uint32_t)p[i].pc};
     }
 }
 
@@ -1693,19 +1729,33 @@ static int emit_program(struct emitter *e, const struct xdpvm_decoded *decoded)
             .dst = bpf_to_x86[d->dst], .src = bpf_to_x86[d->src],
             .is64 = !xdpvm_op_is_alu32(info),
         };
+        size_t pair_load = emit_byte_pair_load(e, pc);
+        if (pair_load) {
+            for (size_t inside = pc + 1; inside < pc + pair_load; inside++) {
+                e->insn_offset[inside] = NO_OFFSET;
+                e->merged_into[inside] = (uint32_t)pc;
+            }
+            pc += pair_load - 1;
+            continue;
+        }
         struct byte_copy copy = byte_copy_at(e, pc);
         if (copy.pairs) {
             emit_byte_copy(e, &copy, pc + 2 * copy.pairs);
-            for (size_t inside = pc + 1; inside < pc + 2 * copy.pairs; inside++)
+            for (size_t inside = pc + 1; inside < pc + 2 * copy.pairs; inside++) {
                 e->insn_offset[inside] = NO_OFFSET;
+                e->merged_into[inside] = (uint32_t)pc;
+            }
             pc += 2 * copy.pairs - 1;
             if (e->oom)
                 return jit_error(e, pc, -ENOMEM, "out of memory for code");
             continue;
         }
         const struct store_plan *plan = &e->store_plan[pc];
-        if (plan->kind == STORE_MERGED)
+        if (plan->kind == STORE_MERGED) {
+            e->insn_offset[pc] = NO_OFFSET;
+            e->merged_into[pc] = plan->wide_at;
             continue;
+        }
         if (plan->kind == STORE_WIDE) {
             emit_store_reg(e, plan->size, c.dst, plan->off, bpf_to_x86[plan->value_reg]);
             continue;
@@ -1783,18 +1833,19 @@ int xdpvm_jit_compile(struct xdpvm_prog *prog, const struct xdpvm_jit_opts *opts
     struct xdpvm_decoded *decoded = calloc(prog->count, sizeof(*decoded));
     e.insn_offset = malloc(prog->count * sizeof(uint32_t));
     e.func_entry = malloc(prog->count * sizeof(uint32_t));
+    e.merged_into = malloc(prog->count * sizeof(uint32_t));
     e.is_function = calloc(prog->count, sizeof(bool));
     e.is_target = calloc(prog->count, sizeof(bool));
     e.store_plan = calloc(prog->count, sizeof(*e.store_plan));
     e.decoded = decoded;
     int rc;
-    if (!js || !decoded || !e.insn_offset || !e.func_entry || !e.is_function || !e.is_target ||
-        !e.store_plan) {
+    if (!js || !decoded || !e.insn_offset || !e.func_entry || !e.merged_into || !e.is_function ||
+        !e.is_target || !e.store_plan) {
         rc = jit_error(&e, 0, -ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < prog->count; i++)
-        e.insn_offset[i] = e.func_entry[i] = NO_OFFSET;
+        e.insn_offset[i] = e.func_entry[i] = e.merged_into[i] = NO_OFFSET;
     rc = find_functions(&e, decoded);
     if (!rc) {
         plan_byte_stores(&e);
@@ -1813,9 +1864,10 @@ int xdpvm_jit_compile(struct xdpvm_prog *prog, const struct xdpvm_jit_opts *opts
         js->body_end = body_end;
         js->insn_offset = e.insn_offset;
         js->func_entry = e.func_entry;
+        js->merged_into = e.merged_into;
         js->args_entry = e.args_entry;
         js->callback_entry = e.callback_entry;
-        e.insn_offset = e.func_entry = NULL;
+        e.insn_offset = e.func_entry = e.merged_into = NULL;
         prog->jit_state = js;
         prog->jit_code = js->map;
         prog->jit_size = js->code_size;
@@ -1827,6 +1879,7 @@ out:
     free(decoded);
     free(e.insn_offset);
     free(e.func_entry);
+    free(e.merged_into);
     free(e.is_function);
     free(e.is_target);
     free(e.store_plan);
@@ -1846,6 +1899,7 @@ void xdpvm_jit_free(struct xdpvm_prog *prog)
     munmap(js->map, js->map_size);
     free(js->insn_offset);
     free(js->func_entry);
+    free(js->merged_into);
     free(js);
     prog->jit_state = NULL;
     prog->jit_code = NULL;
@@ -1962,6 +2016,14 @@ size_t xdpvm_jit_insn_offset(const struct xdpvm_prog *prog, size_t pc)
     return js->func_entry[pc] != NO_OFFSET ? js->func_entry[pc] : js->insn_offset[pc];
 }
 
+size_t xdpvm_jit_merged_into(const struct xdpvm_prog *prog, size_t pc)
+{
+    const struct jit_state *js = prog->jit_state;
+    if (!js || pc >= js->count || js->merged_into[pc] == NO_OFFSET)
+        return SIZE_MAX;
+    return js->merged_into[pc];
+}
+
 size_t xdpvm_jit_body_end(const struct xdpvm_prog *prog)
 {
     const struct jit_state *js = prog->jit_state;
@@ -1994,6 +2056,11 @@ int xdpvm_jit_run_args(struct xdpvm_run *run, const uint64_t args[5], uint64_t *
     return xdpvm_jit_run(run, r0);
 }
 size_t xdpvm_jit_insn_offset(const struct xdpvm_prog *prog, size_t pc)
+{
+    (void)prog; (void)pc;
+    return SIZE_MAX;
+}
+size_t xdpvm_jit_merged_into(const struct xdpvm_prog *prog, size_t pc)
 {
     (void)prog; (void)pc;
     return SIZE_MAX;

@@ -46,6 +46,10 @@ int xdpvm_jit_run_args(struct xdpvm_run *run, const uint64_t args[5], uint64_t *
  * SIZE_MAX when pc is not an instruction start or prog is not compiled. The code of pc
  * ends where the next instruction's begins (or at jit_body_end). */
 size_t xdpvm_jit_insn_offset(const struct xdpvm_prog *prog, size_t pc);
+/* The instruction whose native code also does the work of pc (the JIT merges byte copies,
+ * byte stores of one value and byte-assembled 16-bit loads into wider accesses), SIZE_MAX
+ * when pc has code of its own. */
+size_t xdpvm_jit_merged_into(const struct xdpvm_prog *prog, size_t pc);
 /* Where the instruction code ends: after it come the shared run-time stubs. */
 size_t xdpvm_jit_body_end(const struct xdpvm_prog *prog);
 
