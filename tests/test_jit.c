@@ -682,6 +682,20 @@ static void test_byte_copies(void)
                             "stxb [%r2+2], %r3\nmov %r0, %r3\nexit\n", mem, sizeof(mem));
 }
 
+struct asm_case {
+    const char *name, *text;
+};
+
+static void expect_cases_like_interpreter(const char *what, const struct asm_case *cases, size_t count,
+                                          const uint8_t *mem, size_t len)
+{
+    char name[128];
+    for (size_t i = 0; i < count; i++) {
+        snprintf(name, sizeof(name), "%s: %s", what, cases[i].name);
+        expect_like_interpreter(name, cases[i].text, mem, len);
+    }
+}
+
 /* Byte stores of one value's bytes to consecutive offsets become one wider store in the JIT
  * where nothing between them can tell (src/jit/jit.c, plan_byte_stores); each case is
  * checked against the interpreter, memory and r0 (which sums the registers the stores used). */
@@ -690,9 +704,7 @@ static void test_byte_stores(void)
     uint8_t mem[48];
     for (size_t i = 0; i < sizeof(mem); i++)
         mem[i] = (uint8_t)(0x31 + 7 * i);
-    static const struct {
-        const char *name, *text;
-    } cases[] = {
+    static const struct asm_case cases[] = {
         {"32-bit value, clang's order (as macswap)",
          "ldxw %r2, [%r1+0]\nmov32 %r3, %r2\nrsh32 %r3, 16\nstxb [%r1+18], %r3\nmov32 %r3, %r2\n"
          "rsh32 %r3, 24\nstxb [%r1+19], %r3\nstxb [%r1+16], %r2\nrsh32 %r2, 8\nstxb [%r1+17], %r2\n"
@@ -746,11 +758,7 @@ static void test_byte_stores(void)
          "ldxw %r2, [%r1+8]\nstxw [%r10-8], %r2\nldxw %r2, [%r10-8]\nstxb [%r1+30], %r2\nrsh32 %r2, 8\n"
          "stxb [%r1+31], %r2\nrsh32 %r2, 8\nstxb [%r1+32], %r2\nmov %r0, %r2\nexit\n"},
     };
-    char name[128];
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        snprintf(name, sizeof(name), "byte stores: %s", cases[i].name);
-        expect_like_interpreter(name, cases[i].text, mem, sizeof(mem));
-    }
+    expect_cases_like_interpreter("byte stores", cases, sizeof(cases) / sizeof(cases[0]), mem, sizeof(mem));
 }
 
 /* Two byte loads assembled into a 16-bit value become one 16-bit load in the JIT
@@ -760,9 +768,7 @@ static void test_byte_pair_loads(void)
     uint8_t mem[48];
     for (size_t i = 0; i < sizeof(mem); i++)
         mem[i] = (uint8_t)(0x91 + 11 * i);
-    static const struct {
-        const char *name, *text;
-    } cases[] = {
+    static const struct asm_case cases[] = {
         {"little-endian", "ldxb %r2, [%r1+12]\nldxb %r3, [%r1+13]\nlsh32 %r3, 8\nor32 %r3, %r2\n"
                           "mov %r0, %r3\nlsh %r0, 16\nor %r0, %r2\nexit\n"},
         {"big-endian", "ldxb %r2, [%r1+13]\nldxb %r3, [%r1+12]\nlsh %r3, 8\nor %r3, %r2\n"
@@ -775,11 +781,8 @@ static void test_byte_pair_loads(void)
         {"jump into the middle", "mov %r2, 0x55\nmov %r3, 0x66\nja +1\nldxb %r2, [%r1+12]\n"
                                  "ldxb %r3, [%r1+13]\nlsh32 %r3, 8\nor32 %r3, %r2\nmov %r0, %r3\nexit\n"},
     };
-    char name[128];
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        snprintf(name, sizeof(name), "byte pair load: %s", cases[i].name);
-        expect_like_interpreter(name, cases[i].text, mem, sizeof(mem));
-    }
+    expect_cases_like_interpreter("byte pair load", cases, sizeof(cases) / sizeof(cases[0]), mem,
+                                  sizeof(mem));
 }
 
 /* Random straight-line byte shuffling (byte and wider loads and stores through two bases

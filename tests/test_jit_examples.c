@@ -133,14 +133,9 @@ static void compare_example(const char *name, const char *pcap_path)
         test_fail(test, "%s", err);
         ok = false;
     }
-    if (ok && objects_maps_equal(test, p.interp.obj, p.jit.obj)) {
-        printf("# %s: %u packets identical under interpreter and JIT (", name, packets);
-        for (int o = 0; o < XDPVM_XDP_OUT_COUNT; o++)
-            printf("%s%s %llu", o ? ", " : "", xdpvm_xdp_outcome_name((enum xdpvm_xdp_outcome)o),
-                   (unsigned long long)outcomes[o]);
-        printf("), maps identical\n");
-        test_pass(test);
-    }
+    if (ok)
+        pass_if_maps_equal(test, name, packets, "the interpreter and the JIT", outcomes, p.interp.obj,
+                           p.jit.obj);
     xdpvm_pcap_close(reader);
     side_close(&p.interp);
     side_close(&p.jit);

@@ -146,13 +146,9 @@ static void compare_example(const char *name, const char *pcap_path)
         long packets = run_all(&p, pcap_path, outcomes, why, sizeof(why));
         if (packets <= 0) {
             test_fail(test, "%s", packets < 0 ? why : "no packet in the capture");
-        } else if (objects_maps_equal(test, p.interp.obj, p.native.obj)) {
-            printf("# %s: %ld packets identical in the interpreter and natively (", name, packets);
-            for (int o = 0; o < XDPVM_XDP_OUT_COUNT; o++)
-                printf("%s%s %llu", o ? ", " : "", xdpvm_xdp_outcome_name((enum xdpvm_xdp_outcome)o),
-                       (unsigned long long)outcomes[o]);
-            printf("), maps identical\n");
-            test_pass(test);
+        } else {
+            pass_if_maps_equal(test, name, packets, "the interpreter and natively", outcomes, p.interp.obj,
+                               p.native.obj);
         }
     }
     pair_close(&p);

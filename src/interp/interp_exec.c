@@ -86,27 +86,17 @@ static inline uint64_t smod32(uint64_t a, uint64_t b)
 /* Atomic operations, out of line: gcc 12 loses the operation of a fetch-and compare-and-swap
  * loop when it is inlined into the executor (with the forwarded register live across it).
  * They return the old value; the 32-bit ones zero-extend it. */
+#define ATOMIC_RMW(W, T, NAME, BUILTIN)                                                            \
+    static __attribute__((noinline)) uint64_t interp_atomic##W##_##NAME(T *p, uint64_t v)         \
+    {                                                                                              \
+        return BUILTIN(p, (T)v, __ATOMIC_SEQ_CST);                                                 \
+    }
 #define ATOMIC_FUNCTIONS(W, T)                                                                     \
-    static __attribute__((noinline)) uint64_t interp_atomic##W##_FETCH_ADD(T *p, uint64_t v)      \
-    {                                                                                              \
-        return __atomic_fetch_add(p, (T)v, __ATOMIC_SEQ_CST);                                      \
-    }                                                                                              \
-    static __attribute__((noinline)) uint64_t interp_atomic##W##_FETCH_OR(T *p, uint64_t v)       \
-    {                                                                                              \
-        return __atomic_fetch_or(p, (T)v, __ATOMIC_SEQ_CST);                                       \
-    }                                                                                              \
-    static __attribute__((noinline)) uint64_t interp_atomic##W##_FETCH_AND(T *p, uint64_t v)      \
-    {                                                                                              \
-        return __atomic_fetch_and(p, (T)v, __ATOMIC_SEQ_CST);                                      \
-    }                                                                                              \
-    static __attribute__((noinline)) uint64_t interp_atomic##W##_FETCH_XOR(T *p, uint64_t v)      \
-    {                                                                                              \
-        return __atomic_fetch_xor(p, (T)v, __ATOMIC_SEQ_CST);                                      \
-    }                                                                                              \
-    static __attribute__((noinline)) uint64_t interp_atomic##W##_XCHG(T *p, uint64_t v)           \
-    {                                                                                              \
-        return __atomic_exchange_n(p, (T)v, __ATOMIC_SEQ_CST);                                     \
-    }                                                                                              \
+    ATOMIC_RMW(W, T, FETCH_ADD, __atomic_fetch_add)                                                \
+    ATOMIC_RMW(W, T, FETCH_OR, __atomic_fetch_or)                                                  \
+    ATOMIC_RMW(W, T, FETCH_AND, __atomic_fetch_and)                                                \
+    ATOMIC_RMW(W, T, FETCH_XOR, __atomic_fetch_xor)                                                \
+    ATOMIC_RMW(W, T, XCHG, __atomic_exchange_n)                                                    \
     static __attribute__((noinline)) uint64_t interp_atomic##W##_CMPXCHG(T *p, uint64_t expected, \
                                                                          uint64_t v)               \
     {                                                                                              \
@@ -117,6 +107,7 @@ static inline uint64_t smod32(uint64_t a, uint64_t b)
 ATOMIC_FUNCTIONS(32, uint32_t)
 ATOMIC_FUNCTIONS(64, uint64_t)
 #undef ATOMIC_FUNCTIONS
+#undef ATOMIC_RMW
 
 typedef uint8_t mem_B_t;
 typedef uint16_t mem_H_t;

@@ -2,10 +2,12 @@
 #include "map_compare.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "maps/maps.h"
+#include "xdp/xdp.h"
 #include "testlib.h"
 
 bool objects_maps_equal(const char *test, struct xdpvm_object *obj_a, struct xdpvm_object *obj_b)
@@ -55,4 +57,17 @@ bool objects_maps_equal(const char *test, struct xdpvm_object *obj_a, struct xdp
         return false;
     }
     return true;
+}
+
+void pass_if_maps_equal(const char *test, const char *example, long packets, const char *executors,
+                        const uint64_t *outcomes, struct xdpvm_object *a, struct xdpvm_object *b)
+{
+    if (!objects_maps_equal(test, a, b))
+        return;
+    printf("# %s: %ld packets identical in %s (", example, packets, executors);
+    for (int o = 0; o < XDPVM_XDP_OUT_COUNT; o++)
+        printf("%s%s %llu", o ? ", " : "", xdpvm_xdp_outcome_name((enum xdpvm_xdp_outcome)o),
+               (unsigned long long)outcomes[o]);
+    printf("), maps identical\n");
+    test_pass(test);
 }
