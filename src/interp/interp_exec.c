@@ -4,71 +4,11 @@
 #include <string.h>
 
 #include "interp_private.h"
+#include "isa/alu.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the interpreter's le/be handlers assume a little-endian host"
 #endif
-
-/* ALU operations on unsigned values: wrapping arithmetic, shift counts masked to the width
- * (the ISA's rule, and what keeps C shifts defined). */
-#define ALU_OPS(W, T)                                                                              \
-    static inline uint64_t alu##W##_ADD(T a, T b) { return (T)(a + b); }                           \
-    static inline uint64_t alu##W##_SUB(T a, T b) { return (T)(a - b); }                           \
-    static inline uint64_t alu##W##_MUL(T a, T b) { return (T)(a * b); }                           \
-    static inline uint64_t alu##W##_OR(T a, T b) { return a | b; }                                 \
-    static inline uint64_t alu##W##_AND(T a, T b) { return a & b; }                                \
-    static inline uint64_t alu##W##_XOR(T a, T b) { return a ^ b; }                                \
-    static inline uint64_t alu##W##_LSH(T a, T b) { return (T)(a << (b & (W - 1))); }              \
-    static inline uint64_t alu##W##_RSH(T a, T b) { return a >> (b & (W - 1)); }                   \
-    /* gcc defines >> of a negative value as arithmetic */                                         \
-    static inline uint64_t alu##W##_ARSH(T a, T b) { return (T)((int##W##_t)a >> (b & (W - 1))); }
-ALU_OPS(64, uint64_t)
-ALU_OPS(32, uint32_t)
-
-/* Division by zero: dst = 0; modulo by zero: dst unchanged (32-bit: upper half zeroed).
- * Signed INT_MIN / -1 = INT_MIN and INT_MIN % -1 = 0, computed without C overflow. */
-static inline uint64_t udiv64(uint64_t a, uint64_t b) { return b ? a / b : 0; }
-static inline uint64_t umod64(uint64_t a, uint64_t b) { return b ? a % b : a; }
-static inline uint64_t udiv32(uint64_t a, uint64_t b)
-{
-    return (uint32_t)b ? (uint32_t)a / (uint32_t)b : 0;
-}
-static inline uint64_t umod32(uint64_t a, uint64_t b)
-{
-    return (uint32_t)b ? (uint32_t)a % (uint32_t)b : (uint32_t)a;
-}
-static inline uint64_t sdiv64(uint64_t a, uint64_t b)
-{
-    if (b == 0)
-        return 0;
-    if (b == UINT64_MAX)
-        return 0 - a;
-    return (uint64_t)((int64_t)a / (int64_t)b);
-}
-static inline uint64_t smod64(uint64_t a, uint64_t b)
-{
-    if (b == 0)
-        return a;
-    if (b == UINT64_MAX)
-        return 0;
-    return (uint64_t)((int64_t)a % (int64_t)b);
-}
-static inline uint64_t sdiv32(uint64_t a, uint64_t b)
-{
-    if ((uint32_t)b == 0)
-        return 0;
-    if ((uint32_t)b == UINT32_MAX)
-        return (uint32_t)(0u - (uint32_t)a);
-    return (uint32_t)((int32_t)a / (int32_t)b);
-}
-static inline uint64_t smod32(uint64_t a, uint64_t b)
-{
-    if ((uint32_t)b == 0)
-        return (uint32_t)a;
-    if ((uint32_t)b == UINT32_MAX)
-        return 0;
-    return (uint32_t)((int32_t)a % (int32_t)b);
-}
 
 /* Jump conditions: (unsigned a, unsigned b, signed a, signed b). */
 #define cmp_JEQ(a, b, sa, sb) ((a) == (b))

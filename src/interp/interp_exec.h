@@ -166,13 +166,13 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
 
     /* ALU: add sub mul or and lsh rsh xor arsh, 64 and 32 bits, immediate and register. */
 #define ALU_HANDLERS(X, NAME, OP, MN, COP)                                                        \
-    op_##NAME##64_IMM : SET_DST(alu64_##NAME(DST, IMM64));                                           \
+    op_##NAME##64_IMM : SET_DST(xdpvm_alu64_##NAME(DST, IMM64));                                  \
     NEXT();                                                                                       \
-    op_##NAME##64_REG : SET_DST(alu64_##NAME(DST, SRC));                                             \
+    op_##NAME##64_REG : SET_DST(xdpvm_alu64_##NAME(DST, SRC));                                    \
     NEXT();                                                                                       \
-    op_##NAME##32_IMM : SET_DST(alu32_##NAME((uint32_t)DST, (uint32_t)ip->imm));                     \
+    op_##NAME##32_IMM : SET_DST(xdpvm_alu32_##NAME((uint32_t)DST, (uint32_t)ip->imm));            \
     NEXT();                                                                                       \
-    op_##NAME##32_REG : SET_DST(alu32_##NAME((uint32_t)DST, (uint32_t)SRC));                         \
+    op_##NAME##32_REG : SET_DST(xdpvm_alu32_##NAME((uint32_t)DST, (uint32_t)SRC));                \
     NEXT();
     XDPVM_ALU_BINARY_OPS(ALU_HANDLERS, _)
 #undef ALU_HANDLERS
@@ -187,10 +187,10 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
     NEXT();                                                                                       \
     op_##NAME##32_REG : SET_DST(FN32(DST, SRC));                                                     \
     NEXT();
-    DIV_HANDLERS(DIV, udiv64, udiv32)
-    DIV_HANDLERS(SDIV, sdiv64, sdiv32)
-    DIV_HANDLERS(MOD, umod64, umod32)
-    DIV_HANDLERS(SMOD, smod64, smod32)
+    DIV_HANDLERS(DIV, xdpvm_udiv64, xdpvm_udiv32)
+    DIV_HANDLERS(SDIV, xdpvm_sdiv64, xdpvm_sdiv32)
+    DIV_HANDLERS(MOD, xdpvm_umod64, xdpvm_umod32)
+    DIV_HANDLERS(SMOD, xdpvm_smod64, xdpvm_smod32)
 #undef DIV_HANDLERS
 
 op_NEG64:
@@ -501,10 +501,10 @@ frame_exit:
 #define FA_MOV32_REG(o) (uint64_t)(uint32_t)RD((o)->src)
 #define FA_MOV64_IMM(o) (uint64_t)(int64_t)(o)->imm
 #define FA_MOV32_IMM(o) (uint64_t)(uint32_t)(o)->imm
-#define FA_ALU64_IMM(N, o) alu64_##N(RD((o)->dst), (uint64_t)(int64_t)(o)->imm)
-#define FA_ALU32_IMM(N, o) alu32_##N((uint32_t)RD((o)->dst), (uint32_t)(o)->imm)
-#define FA_ALU32_REG(N, o) alu32_##N((uint32_t)RD((o)->dst), (uint32_t)RD((o)->src))
-#define FA_ALU64_REG(N, o) alu64_##N(RD((o)->dst), RD((o)->src))
+#define FA_ALU64_IMM(N, o) xdpvm_alu64_##N(RD((o)->dst), (uint64_t)(int64_t)(o)->imm)
+#define FA_ALU32_IMM(N, o) xdpvm_alu32_##N((uint32_t)RD((o)->dst), (uint32_t)(o)->imm)
+#define FA_ALU32_REG(N, o) xdpvm_alu32_##N((uint32_t)RD((o)->dst), (uint32_t)RD((o)->src))
+#define FA_ALU64_REG(N, o) xdpvm_alu64_##N(RD((o)->dst), RD((o)->src))
 #define FA_ADD64_IMM(o) FA_ALU64_IMM(ADD, o)
 #define FA_ADD32_REG(o) FA_ALU32_REG(ADD, o)
 #define FA_OR32_REG(o) FA_ALU32_REG(OR, o)
@@ -575,10 +575,10 @@ frame_exit:
         T v_ = (T)RD((o)->src);                                                                   \
         memcpy(PTR(RD((o)->dst) + (uint64_t)(int64_t)(o)->off), &v_, sizeof(v_));               \
     } while (0)
-#define FB_ALU64_IMM(N, o) SET((o)->dst, alu64_##N(RD((o)->dst), (uint64_t)(int64_t)(o)->imm))
-#define FB_ALU32_IMM(N, o) SET((o)->dst, alu32_##N((uint32_t)RD((o)->dst), (uint32_t)(o)->imm))
-#define FB_ALU64_REG(N, o) SET((o)->dst, alu64_##N(RD((o)->dst), RD((o)->src)))
-#define FB_ALU32_REG(N, o) SET((o)->dst, alu32_##N((uint32_t)RD((o)->dst), (uint32_t)RD((o)->src)))
+#define FB_ALU64_IMM(N, o) SET((o)->dst, xdpvm_alu64_##N(RD((o)->dst), (uint64_t)(int64_t)(o)->imm))
+#define FB_ALU32_IMM(N, o) SET((o)->dst, xdpvm_alu32_##N((uint32_t)RD((o)->dst), (uint32_t)(o)->imm))
+#define FB_ALU64_REG(N, o) SET((o)->dst, xdpvm_alu64_##N(RD((o)->dst), RD((o)->src)))
+#define FB_ALU32_REG(N, o) SET((o)->dst, xdpvm_alu32_##N((uint32_t)RD((o)->dst), (uint32_t)RD((o)->src)))
 #define FB_JMP_REG(N, o)                                                                          \
     do {                                                                                          \
         uint64_t a_ = RD((o)->dst), b_ = RD((o)->src);                                            \

@@ -1,6 +1,7 @@
 /* The verifier's value domain: known bits (tnum) and 64/32-bit signed/unsigned intervals. */
 #include "scalar.h"
 
+#include "isa/alu.h"
 #include "isa/isa.h"
 
 #define U32_MAXV 0xffffffffull
@@ -311,62 +312,25 @@ struct scalar scalar_zext32(struct scalar s)
     return low32(&s);
 }
 
-/* ---- concrete semantics (ISA: division by zero gives 0, modulo by zero keeps dst,
- * shift amounts are masked to the operand width) ---- */
+/* ---- concrete semantics: the ISA's, as the interpreter computes them (isa/alu.h) ---- */
 
 uint64_t concrete_alu(unsigned op, bool sgn, uint64_t a, uint64_t b, bool alu32)
 {
-    if (alu32) {
-        uint32_t x = (uint32_t)a, y = (uint32_t)b;
-        int32_t sx = (int32_t)x, sy = (int32_t)y;
-        switch (op) {
-        case XDPVM_ALU_ADD: return (uint32_t)(x + y);
-        case XDPVM_ALU_SUB: return (uint32_t)(x - y);
-        case XDPVM_ALU_MUL: return (uint32_t)(x * y);
-        case XDPVM_ALU_OR: return x | y;
-        case XDPVM_ALU_AND: return x & y;
-        case XDPVM_ALU_XOR: return x ^ y;
-        case XDPVM_ALU_LSH: return (uint32_t)(x << (y & 31));
-        case XDPVM_ALU_RSH: return x >> (y & 31);
-        case XDPVM_ALU_ARSH: return (uint32_t)(sx >> (y & 31));
-        case XDPVM_ALU_DIV:
-            if (!y) return 0;
-            if (!sgn) return x / y;
-            if (sx == INT32_MIN && sy == -1) return (uint32_t)INT32_MIN;
-            return (uint32_t)(sx / sy);
-        case XDPVM_ALU_MOD:
-            if (!y) return x;
-            if (!sgn) return x % y;
-            if (sy == -1) return 0;
-            return (uint32_t)(sx % sy);
-        case XDPVM_ALU_MOV: return y;
-        case XDPVM_ALU_NEG: return (uint32_t)(0u - x);
-        default: return 0;
-        }
-    }
-    int64_t sa = (int64_t)a, sb = (int64_t)b;
     switch (op) {
-    case XDPVM_ALU_ADD: return a + b;
-    case XDPVM_ALU_SUB: return a - b;
-    case XDPVM_ALU_MUL: return a * b;
-    case XDPVM_ALU_OR: return a | b;
-    case XDPVM_ALU_AND: return a & b;
-    case XDPVM_ALU_XOR: return a ^ b;
-    case XDPVM_ALU_LSH: return a << (b & 63);
-    case XDPVM_ALU_RSH: return a >> (b & 63);
-    case XDPVM_ALU_ARSH: return (uint64_t)(sa >> (b & 63));
+#define CONCRETE_BINARY(X, NAME, OP, MN, COP)                                                     \
+    case OP: return alu32 ? xdpvm_alu32_##NAME((uint32_t)a, (uint32_t)b) : xdpvm_alu64_##NAME(a, b);
+    XDPVM_ALU_BINARY_OPS(CONCRETE_BINARY, _)
+#undef CONCRETE_BINARY
     case XDPVM_ALU_DIV:
-        if (!b) return 0;
-        if (!sgn) return a / b;
-        if (sa == INT64_MIN && sb == -1) return (uint64_t)INT64_MIN;
-        return (uint64_t)(sa / sb);
+        if (sgn)
+            return alu32 ? xdpvm_sdiv32(a, b) : xdpvm_sdiv64(a, b);
+        return alu32 ? xdpvm_udiv32(a, b) : xdpvm_udiv64(a, b);
     case XDPVM_ALU_MOD:
-        if (!b) return a;
-        if (!sgn) return a % b;
-        if (sb == -1) return 0;
-        return (uint64_t)(sa % sb);
-    case XDPVM_ALU_MOV: return b;
-    case XDPVM_ALU_NEG: return 0 - a;
+        if (sgn)
+            return alu32 ? xdpvm_smod32(a, b) : xdpvm_smod64(a, b);
+        return alu32 ? xdpvm_umod32(a, b) : xdpvm_umod64(a, b);
+    case XDPVM_ALU_MOV: return alu32 ? (uint32_t)b : b;
+    case XDPVM_ALU_NEG: return alu32 ? (uint32_t)(0u - (uint32_t)a) : 0 - a;
     default: return 0;
     }
 }
