@@ -257,7 +257,7 @@ static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out,
         bool func_ref = d->op == XDPVM_OP_LDDW && d->src == XDPVM_PSEUDO_FUNC;
         if (d->op != XDPVM_OP_CALL_LOCAL && !func_ref)
             continue;
-        int64_t target = (int64_t)i + 1 + d->imm;
+        int64_t target = xdpvm_isa_jump_target(d, i);
         if (target < 0 || (uint64_t)target >= n || second_slot[target]) {
             rc = prep_fail(err, err_size, "%s: instruction %zu: %s to instruction %" PRId64
                            ", which is not an instruction of the program", name, i,
@@ -316,7 +316,7 @@ static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out,
         if (d->op == XDPVM_OP_LDDW) {
             switch (d->src) {
             case XDPVM_PSEUDO_NONE: break;
-            case XDPVM_PSEUDO_FUNC: imm64 = (uint64_t)((int64_t)i + 1 + d->imm); break;
+            case XDPVM_PSEUDO_FUNC: imm64 = (uint64_t)xdpvm_isa_jump_target(d, i); break;
             case XDPVM_PSEUDO_MAP_FD:
             case XDPVM_PSEUDO_MAP_IDX:
                 if (!map_handle_known(prog, imm64)) {

@@ -299,10 +299,11 @@ enum xdpvm_op xdpvm_isa_lookup(uint8_t code, uint8_t src, int16_t off, int32_t i
 /* Encode a decoded instruction back to raw slot(s); returns the number of slots written. */
 size_t xdpvm_isa_encode(const struct xdpvm_decoded *d, struct xdpvm_insn out[2]);
 
-/* Jump target of a jump/local call at index, given its decoded form. */
+/* Target instruction of the jump, local call or callback reference (lddw with src
+ * XDPVM_PSEUDO_FUNC) at index, given its decoded form. */
 static inline int64_t xdpvm_isa_jump_target(const struct xdpvm_decoded *d, size_t index)
 {
-    if (d->op == XDPVM_OP_GOTOL || d->op == XDPVM_OP_CALL_LOCAL)
+    if (d->op == XDPVM_OP_GOTOL || d->op == XDPVM_OP_CALL_LOCAL || d->op == XDPVM_OP_LDDW)
         return (int64_t)index + 1 + d->imm;
     return (int64_t)index + 1 + d->off;
 }

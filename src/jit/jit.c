@@ -1324,16 +1324,11 @@ static int emit_ATOMIC(struct emitter *e, const struct insn_ctx *c)
 }
 
 /* lddw src=BPF_PSEUDO_FUNC: imm is the callback's offset from the next instruction. */
-static int64_t callback_target(const struct xdpvm_decoded *d, size_t pc)
-{
-    return (int64_t)pc + 1 + d->imm;
-}
-
 static int emit_LDDW(struct emitter *e, const struct insn_ctx *c)
 {
     uint64_t value = c->d->imm64;
     if (c->d->src == XDPVM_PSEUDO_FUNC) /* a callback: its instruction index */
-        value = (uint64_t)callback_target(c->d, c->pc);
+        value = (uint64_t)xdpvm_isa_jump_target(c->d, c->pc);
     emit_load_const(e, c->dst, value);
     return 0;
 }
@@ -1685,7 +1680,7 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
         calls |= shape == XDPVM_SHAPE_CALLX || shape == XDPVM_SHAPE_CALL_LOCAL;
         local_calls |= shape == XDPVM_SHAPE_CALL_LOCAL;
         if (d->op == XDPVM_OP_CALL_LOCAL || is_callback) {
-            int64_t target = is_callback ? callback_target(d, pc) : xdpvm_isa_jump_target(d, pc);
+            int64_t target = xdpvm_isa_jump_target(d, pc);
             if (target < 0 || (uint64_t)target >= prog->count)
                 return jit_error(e, pc, -EINVAL, "function at instruction %lld is outside the "
                                  "program (%zu instructions)", (long long)target, prog->count);

@@ -196,8 +196,6 @@ static const struct path_step *path_add(struct env *env, const struct path_step 
 /* ---- structure ---- */
 
 /* lddw src=BPF_PSEUDO_FUNC: imm is the callback's offset from the next instruction. */
-static int64_t func_target(const struct xdpvm_decoded *d, size_t index) { return (int64_t)index + 1 + d->imm; }
-
 static bool is_cond_jump(enum xdpvm_shape s) { return s == XDPVM_SHAPE_JMP_IMM || s == XDPVM_SHAPE_JMP_REG; }
 
 static int check_structure(struct env *env)
@@ -231,7 +229,7 @@ static int check_structure(struct env *env)
         if (info->shape == XDPVM_SHAPE_CALL_LOCAL)
             is_start[xdpvm_isa_jump_target(d, i)] = true;
         if (info->shape == XDPVM_SHAPE_LDDW && d->src == XDPVM_PSEUDO_FUNC) {
-            int64_t t = func_target(d, i);
+            int64_t t = xdpvm_isa_jump_target(d, i);
             if (t < 0 || (size_t)t >= n || !(env->flags[t] & INSN_START)) {
                 env->result->error_insn = i;
                 rc = reject(env, NULL, "insn %zu: the callback reference points to instruction %" PRId64
@@ -286,15 +284,13 @@ static int check_structure(struct env *env)
         uint32_t i = stack[--top];
         const struct xdpvm_decoded *d = &env->insn[i];
         enum xdpvm_shape shape = xdpvm_op_table[d->op].shape;
-        int64_t succ[3];
+        int64_t succ[2];
         int ns = 0;
         if (shape != XDPVM_SHAPE_EXIT && shape != XDPVM_SHAPE_JA && shape != XDPVM_SHAPE_GOTOL)
             succ[ns++] = i + d->slots;
         if (is_cond_jump(shape) || shape == XDPVM_SHAPE_JA || shape == XDPVM_SHAPE_GOTOL ||
-            shape == XDPVM_SHAPE_CALL_LOCAL)
+            shape == XDPVM_SHAPE_CALL_LOCAL || (shape == XDPVM_SHAPE_LDDW && d->src == XDPVM_PSEUDO_FUNC))
             succ[ns++] = xdpvm_isa_jump_target(d, i);
-        if (shape == XDPVM_SHAPE_LDDW && d->src == XDPVM_PSEUDO_FUNC)
-            succ[ns++] = func_target(d, i);
         for (int k = 0; k < ns; k++) {
             if (succ[k] < 0 || (size_t)succ[k] >= n || (env->flags[succ[k]] & INSN_REACHED))
                 continue;
@@ -1227,7 +1223,7 @@ static int check_lddw(struct env *env, struct vstate *st, const struct xdpvm_dec
     case XDPVM_PSEUDO_FUNC:
         mark_scalar(dst, scalar_const(0));
         dst->type = REG_FUNC;
-        dst->subprog = (uint32_t)func_target(d, st->pc);
+        dst->subprog = (uint32_t)xdpvm_isa_jump_target(d, st->pc);
         return 0;
     default:
         return reject(env, st, "lddw with pseudo source %u (%s) is not supported; the loader must resolve it", d->src,
@@ -2074,10 +2070,8 @@ static int max_chain_depth(struct env *env, uint32_t start, unsigned level, uint
         const struct xdpvm_decoded *d = &env->insn[i];
         enum xdpvm_shape shape = xdpvm_op_table[d->op].shape;
         uint32_t callee = UINT32_MAX;
-        if (shape == XDPVM_SHAPE_CALL_LOCAL)
+        if (shape == XDPVM_SHAPE_CALL_LOCAL || (shape == XDPVM_SHAPE_LDDW && d->src == XDPVM_PSEUDO_FUNC))
             callee = (uint32_t)xdpvm_isa_jump_target(d, i);
-        else if (shape == XDPVM_SHAPE_LDDW && d->src == XDPVM_PSEUDO_FUNC)
-            callee = (uint32_t)func_target(d, i);
         if (callee == UINT32_MAX || callee == start)
             continue;
         uint32_t sub;
