@@ -74,12 +74,6 @@ static uint32_t reg_mask(const struct xdpvm_decoded *d)
     return reads | writes << 16;
 }
 
-static bool is_jump(enum xdpvm_shape shape)
-{
-    return shape == XDPVM_SHAPE_JMP_IMM || shape == XDPVM_SHAPE_JMP_REG ||
-           shape == XDPVM_SHAPE_JA || shape == XDPVM_SHAPE_GOTOL;
-}
-
 static bool map_handle_known(const struct xdpvm_prog *prog, uint64_t value)
 {
     for (size_t i = 0; i < prog->map_count; i++)
@@ -134,9 +128,7 @@ static int inline_array_lookups(const struct xdpvm_prog *prog, struct interp_cac
     if (!landed)
         return -ENOMEM;
     for (size_t i = 0; i < n; i += dec[i].slots) {
-        enum xdpvm_shape shape = xdpvm_op_table[dec[i].op].shape;
-        if (shape == XDPVM_SHAPE_JMP_IMM || shape == XDPVM_SHAPE_JMP_REG || shape == XDPVM_SHAPE_JA ||
-            shape == XDPVM_SHAPE_GOTOL) {
+        if (xdpvm_shape_is_jump(xdpvm_op_table[dec[i].op].shape)) {
             int64_t target = xdpvm_isa_jump_target(&dec[i], i);
             if (target >= 0 && (uint64_t)target < n)
                 landed[target] = 1;
@@ -283,7 +275,7 @@ static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out,
                            "pointer", name, i, info->mnemonic);
             goto out;
         }
-        if (is_jump(info->shape)) {
+        if (xdpvm_shape_is_jump(info->shape)) {
             int64_t target = xdpvm_isa_jump_target(d, i);
             if (target == (int64_t)i) {
                 rc = prep_fail(err, err_size, "%s: instruction %zu: %s jumps to itself: an infinite "
@@ -298,8 +290,7 @@ static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out,
             }
         }
         size_t next = i + d->slots;
-        if ((next == n || c->subprog_start[next]) && info->shape != XDPVM_SHAPE_EXIT &&
-            info->shape != XDPVM_SHAPE_JA && info->shape != XDPVM_SHAPE_GOTOL) {
+        if ((next == n || c->subprog_start[next]) && !xdpvm_shape_ends_flow(info->shape)) {
             rc = prep_fail(err, err_size, "%s: instruction %zu: the subprogram ends with %s, not with "
                            "exit or an unconditional jump", name, i, info->mnemonic);
             goto out;

@@ -154,12 +154,6 @@ int xdpvm_isa_decode(const struct xdpvm_insn *insns, size_t count, size_t index,
     return 0;
 }
 
-static bool is_jump_shape(enum xdpvm_shape shape)
-{
-    return shape == XDPVM_SHAPE_JMP_IMM || shape == XDPVM_SHAPE_JMP_REG || shape == XDPVM_SHAPE_JA ||
-           shape == XDPVM_SHAPE_GOTOL || shape == XDPVM_SHAPE_CALL_LOCAL;
-}
-
 int xdpvm_isa_check_program(const struct xdpvm_insn *insns, size_t count, struct xdpvm_decode_error *err)
 {
     if (count == 0)
@@ -181,7 +175,7 @@ int xdpvm_isa_check_program(const struct xdpvm_insn *insns, size_t count, struct
     for (size_t i = 0; i < count && !rc; i += d.slots) {
         xdpvm_isa_decode(insns, count, i, &d, NULL);
         const struct xdpvm_op_info *info = &xdpvm_op_table[d.op];
-        if (!is_jump_shape(info->shape))
+        if (!xdpvm_shape_is_jump(info->shape) && info->shape != XDPVM_SHAPE_CALL_LOCAL)
             continue;
         int64_t target = xdpvm_isa_jump_target(&d, i);
         if (target < 0 || (size_t)target >= count)
@@ -191,8 +185,7 @@ int xdpvm_isa_check_program(const struct xdpvm_insn *insns, size_t count, struct
             rc = fail(err, i, "%s: jump to instruction %lld lands in the middle of an lddw",
                       info->mnemonic, (long long)target);
     }
-    if (!rc && last_shape != XDPVM_SHAPE_EXIT && last_shape != XDPVM_SHAPE_JA &&
-        last_shape != XDPVM_SHAPE_GOTOL)
+    if (!rc && !xdpvm_shape_ends_flow(last_shape))
         rc = fail(err, count - 1, "the program does not end with exit or an unconditional jump");
     free(second_slot);
     return rc;

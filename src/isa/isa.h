@@ -265,6 +265,18 @@ static inline bool xdpvm_op_is_alu32(const struct xdpvm_op_info *info)
     return XDPVM_CLASS(info->code) == XDPVM_CLASS_ALU || XDPVM_CLASS(info->code) == XDPVM_CLASS_JMP32;
 }
 
+/* A jump inside the function, conditional or not (a local call is not one). */
+static inline bool xdpvm_shape_is_jump(enum xdpvm_shape shape)
+{
+    return shape == XDPVM_SHAPE_JMP_IMM || shape == XDPVM_SHAPE_JMP_REG || shape == XDPVM_SHAPE_JA ||
+           shape == XDPVM_SHAPE_GOTOL;
+}
+/* Execution never goes on to the next instruction: exit or an unconditional jump. */
+static inline bool xdpvm_shape_ends_flow(enum xdpvm_shape shape)
+{
+    return shape == XDPVM_SHAPE_EXIT || shape == XDPVM_SHAPE_JA || shape == XDPVM_SHAPE_GOTOL;
+}
+
 /* A decoded instruction: the operation plus its operands, lddw already joined. */
 struct xdpvm_decoded {
     enum xdpvm_op op;

@@ -1669,8 +1669,7 @@ static int find_functions(struct emitter *e, struct xdpvm_decoded *decoded)
         const struct xdpvm_decoded *d = &decoded[pc];
         used[d->dst] = used[d->src] = true; /* unused fields are 0: r0, always saved anyway */
         enum xdpvm_shape shape = xdpvm_op_table[d->op].shape;
-        if (shape == XDPVM_SHAPE_JMP_IMM || shape == XDPVM_SHAPE_JMP_REG || shape == XDPVM_SHAPE_JA ||
-            shape == XDPVM_SHAPE_GOTOL) {
+        if (xdpvm_shape_is_jump(shape)) {
             int64_t target = xdpvm_isa_jump_target(d, pc);
             if (target >= 0 && (uint64_t)target < prog->count)
                 e->is_target[target] = true;

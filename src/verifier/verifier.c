@@ -256,7 +256,7 @@ static int check_structure(struct env *env)
         const struct xdpvm_decoded *d = &env->insn[i];
         enum xdpvm_shape shape = xdpvm_op_table[d->op].shape;
         size_t next = i + d->slots;
-        if (is_cond_jump(shape) || shape == XDPVM_SHAPE_JA || shape == XDPVM_SHAPE_GOTOL) {
+        if (xdpvm_shape_is_jump(shape)) {
             int64_t t = xdpvm_isa_jump_target(d, i);
             if (env->subprog_of[t] != env->subprog_of[i]) {
                 env->result->error_insn = i;
@@ -267,7 +267,7 @@ static int check_structure(struct env *env)
             if (is_cond_jump(shape) && next < n)
                 env->flags[next] |= INSN_PRUNE;
         }
-        bool ends = shape == XDPVM_SHAPE_EXIT || shape == XDPVM_SHAPE_JA || shape == XDPVM_SHAPE_GOTOL;
+        bool ends = xdpvm_shape_ends_flow(shape);
         if (!rc && !ends && (next >= n || is_start[next])) {
             env->result->error_insn = i;
             rc = reject(env, NULL, "insn %zu: the function that starts at insn %u does not end with exit or a jump; "
@@ -286,10 +286,9 @@ static int check_structure(struct env *env)
         enum xdpvm_shape shape = xdpvm_op_table[d->op].shape;
         int64_t succ[2];
         int ns = 0;
-        if (shape != XDPVM_SHAPE_EXIT && shape != XDPVM_SHAPE_JA && shape != XDPVM_SHAPE_GOTOL)
+        if (!xdpvm_shape_ends_flow(shape))
             succ[ns++] = i + d->slots;
-        if (is_cond_jump(shape) || shape == XDPVM_SHAPE_JA || shape == XDPVM_SHAPE_GOTOL ||
-            shape == XDPVM_SHAPE_CALL_LOCAL || (shape == XDPVM_SHAPE_LDDW && d->src == XDPVM_PSEUDO_FUNC))
+        if (xdpvm_shape_is_jump(shape) || shape == XDPVM_SHAPE_CALL_LOCAL || (shape == XDPVM_SHAPE_LDDW && d->src == XDPVM_PSEUDO_FUNC))
             succ[ns++] = xdpvm_isa_jump_target(d, i);
         for (int k = 0; k < ns; k++) {
             if (succ[k] < 0 || (size_t)succ[k] >= n || (env->flags[succ[k]] & INSN_REACHED))
@@ -378,10 +377,10 @@ static int compute_liveness(struct env *env)
             enum xdpvm_shape shape = xdpvm_op_table[d->op].shape;
             uint16_t out = 0;
             size_t next = k + d->slots;
-            bool falls = shape != XDPVM_SHAPE_EXIT && shape != XDPVM_SHAPE_JA && shape != XDPVM_SHAPE_GOTOL;
+            bool falls = !xdpvm_shape_ends_flow(shape);
             if (falls && next < n)
                 out |= env->live[next];
-            if (is_cond_jump(shape) || shape == XDPVM_SHAPE_JA || shape == XDPVM_SHAPE_GOTOL)
+            if (xdpvm_shape_is_jump(shape))
                 out |= env->live[xdpvm_isa_jump_target(d, k)];
             uint16_t in = (uint16_t)(use[k] | (out & ~def[k]));
             if (in != env->live[k]) {
