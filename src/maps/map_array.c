@@ -174,16 +174,23 @@ static long array_for_each(struct xdpvm_map *map, unsigned cpu,
     return visited;
 }
 
+/* array and percpu_array alike: the functions tell them apart by spec.type */
 const struct map_ops xdpvm_array_ops = {
     .init = array_init, .destroy = array_destroy, .lookup = array_lookup,
     .update = array_update, .delete = array_delete, .user_lookup = array_user_lookup,
     .get_next_key = index_get_next_key, .for_each = array_for_each,
 };
-const struct map_ops xdpvm_percpu_array_ops = {
-    .init = array_init, .destroy = array_destroy, .lookup = array_lookup,
-    .update = array_update, .delete = array_delete, .user_lookup = array_user_lookup,
-    .get_next_key = index_get_next_key, .for_each = array_for_each,
-};
+
+/* prog_array, devmap and xskmap state (also after a failed init: st may be partial) */
+static void slots_destroy(struct xdpvm_map *map)
+{
+    struct slot_state *st = map->impl;
+    if (!st)
+        return;
+    free(st->progs);
+    free(st->present);
+    free(st);
+}
 
 /* ---- prog_array: slots of program pointers, set by the loader or CLI ---- */
 
@@ -199,25 +206,13 @@ static int prog_array_init(struct xdpvm_map *map, char *err, size_t err_size)
     struct slot_state *st = calloc(1, sizeof(*st));
     if (st)
         st->progs = calloc(map->spec.max_entries, sizeof(*st->progs));
+    map->impl = st;
     if (!st || !st->progs || alloc_values(map, err, err_size)) {
-        if (st)
-            free(st->progs);
-        free(st);
+        slots_destroy(map);
         snprintf(err, err_size, "out of memory");
         return -ENOMEM;
     }
-    map->impl = st;
     return 0;
-}
-
-static void slots_destroy(struct xdpvm_map *map)
-{
-    struct slot_state *st = map->impl;
-    if (!st)
-        return;
-    free(st->progs);
-    free(st->present);
-    free(st);
 }
 
 /* Programs cannot look up or update a prog_array (the kernel verifier refuses it); user
@@ -296,14 +291,12 @@ static int sparse_init(struct xdpvm_map *map, char *err, size_t err_size)
     struct slot_state *st = calloc(1, sizeof(*st));
     if (st)
         st->present = calloc(map->spec.max_entries, 1);
+    map->impl = st;
     if (!st || !st->present || alloc_values(map, err, err_size)) {
-        if (st)
-            free(st->present);
-        free(st);
+        slots_destroy(map);
         snprintf(err, err_size, "out of memory");
         return -ENOMEM;
     }
-    map->impl = st;
     return 0;
 }
 

@@ -146,6 +146,16 @@ static uint32_t find(const struct xdpvm_map *map, const struct htab *ht, const v
     return NIL;
 }
 
+/* The table's own allocations (the arena is the map's); also a partly built table. */
+static void htab_free(struct htab *ht)
+{
+    free(ht->buckets);
+    free(ht->bucket_seq);
+    free(ht->elems);
+    free(ht->keys);
+    free(ht);
+}
+
 static int hash_init(struct xdpvm_map *map, char *err, size_t err_size)
 {
     const struct xdpvm_map_spec *s = &map->spec;
@@ -201,13 +211,7 @@ static int hash_init(struct xdpvm_map *map, char *err, size_t err_size)
     map->arena_size = (size_t)s->max_entries * ht->element_bytes;
     map->arena = xdpvm_map_arena_alloc(map->arena_size);
     if (!ht->buckets || !ht->bucket_seq || !ht->elems || !ht->keys || !map->arena) {
-        free(ht->buckets);
-        free(ht->bucket_seq);
-        free(ht->elems);
-        free(ht->keys);
-        free(ht);
-        xdpvm_map_arena_free(map->arena, map->arena_size);
-        map->arena = NULL;
+        htab_free(ht);
         goto oom;
     }
     memset(ht->buckets, 0xff, (size_t)nbuckets * sizeof(*ht->buckets));
@@ -227,11 +231,7 @@ static void hash_destroy(struct xdpvm_map *map)
 {
     struct htab *ht = map->impl;
     pthread_mutex_destroy(&ht->lock);
-    free(ht->buckets);
-    free(ht->bucket_seq);
-    free(ht->elems);
-    free(ht->keys);
-    free(ht);
+    htab_free(ht);
 }
 
 static void lru_unlink(struct htab *ht, uint32_t idx)

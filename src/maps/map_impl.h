@@ -21,7 +21,8 @@
 #define MAP_UPDATE_F_LOCK 4u /* BPF_F_LOCK: needs a bpf_spin_lock in the value; we have none */
 
 struct map_ops {
-    /* Allocates map->arena and map->impl; writes a reason to err on failure. */
+    /* Allocates map->arena and map->impl; writes a reason to err on failure (then frees
+     * impl's state itself; xdpvm_map_create frees an arena left behind). */
     int (*init)(struct xdpvm_map *map, char *err, size_t err_size);
     void (*destroy)(struct xdpvm_map *map);
     void *(*lookup)(struct xdpvm_map *map, const void *key, unsigned cpu);
@@ -46,7 +47,7 @@ struct xdpvm_map {
     void *impl;             /* type-specific state */
 };
 
-extern const struct map_ops xdpvm_array_ops, xdpvm_percpu_array_ops, xdpvm_prog_array_ops,
+extern const struct map_ops xdpvm_array_ops, xdpvm_prog_array_ops,
     xdpvm_devmap_ops, xdpvm_xskmap_ops, xdpvm_hash_ops, xdpvm_lpm_ops, xdpvm_ringbuf_ops,
     xdpvm_queue_ops;
 

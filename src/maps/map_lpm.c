@@ -69,9 +69,10 @@ static void write_begin(struct trie *t)
 
 static void write_end(struct trie *t) { __atomic_store_n(&t->seq, t->seq + 1, __ATOMIC_RELEASE); }
 
-/* common_prefix for lock-free lookups: node bytes and prefix length read atomically. */
-static uint32_t common_prefix_racy(const struct trie *t, uint32_t node, uint32_t node_prefixlen,
-                                   const uint8_t *key_data, uint32_t key_prefixlen)
+/* Leading bits that node and key have in common, up to both prefix lengths. Node bytes are
+ * read atomically and node_prefixlen comes from the caller, so lock-free lookups can use it. */
+static uint32_t common_prefix(const struct trie *t, uint32_t node, uint32_t node_prefixlen,
+                            const uint8_t *key_data, uint32_t key_prefixlen)
 {
     const uint8_t *nd = node_data(t, node);
     uint32_t limit = node_prefixlen < key_prefixlen ? node_prefixlen : key_prefixlen;
@@ -87,29 +88,20 @@ static uint32_t common_prefix_racy(const struct trie *t, uint32_t node, uint32_t
     return bits < limit ? bits : limit;
 }
 
-/* Leading bits that node and key have in common, up to both prefix lengths. */
-static uint32_t common_prefix(const struct trie *t, uint32_t node, const uint8_t *key_data,
-                              uint32_t key_prefixlen)
-{
-    const uint8_t *nd = node_data(t, node);
-    uint32_t limit = t->nodes[node].prefixlen < key_prefixlen ? t->nodes[node].prefixlen
-                                                                : key_prefixlen;
-    uint32_t bits = 0;
-    for (uint32_t i = 0; i < t->data_size && bits < limit; i++) {
-        uint8_t diff = nd[i] ^ key_data[i];
-        if (diff) {
-            bits += (uint32_t)__builtin_clz((unsigned)diff) - 24;
-            break;
-        }
-        bits += 8;
-    }
-    return bits < limit ? bits : limit;
-}
-
 static void read_key(const void *key, uint32_t *prefixlen, const uint8_t **data)
 {
     memcpy(prefixlen, key, sizeof(*prefixlen));
     *data = (const uint8_t *)key + 4;
+}
+
+/* The trie's own allocations (the arena is the map's); also a partly built trie. */
+static void trie_free(struct trie *t)
+{
+    free(t->nodes);
+    free(t->data);
+    free(t->free_nodes);
+    free(t->free_slots);
+    free(t);
 }
 
 static int lpm_init(struct xdpvm_map *map, char *err, size_t err_size)
@@ -152,13 +144,7 @@ static int lpm_init(struct xdpvm_map *map, char *err, size_t err_size)
     map->arena_size = (size_t)s->max_entries * map->value_stride;
     map->arena = xdpvm_map_arena_alloc(map->arena_size);
     if (!t->nodes || !t->data || !t->free_nodes || !t->free_slots || !map->arena) {
-        free(t->nodes);
-        free(t->data);
-        free(t->free_nodes);
-        free(t->free_slots);
-        free(t);
-        xdpvm_map_arena_free(map->arena, map->arena_size);
-        map->arena = NULL;
+        trie_free(t);
         goto oom;
     }
     for (uint32_t i = 0; i < node_count; i++)
@@ -179,11 +165,7 @@ static void lpm_destroy(struct xdpvm_map *map)
 {
     struct trie *t = map->impl;
     pthread_mutex_destroy(&t->lock);
-    free(t->nodes);
-    free(t->data);
-    free(t->free_nodes);
-    free(t->free_slots);
-    free(t);
+    trie_free(t);
 }
 
 static uint8_t *slot_value(struct xdpvm_map *map, uint32_t slot)
@@ -191,33 +173,9 @@ static uint8_t *slot_value(struct xdpvm_map *map, uint32_t slot)
     return map->arena + (size_t)slot * map->value_stride;
 }
 
-/* Node holding the longest prefix matching the key, or NIL. Lock held. */
+/* Value slot of the longest matching prefix, or NIL, without the lock (see the top); user
+ * lookups call it under the lock, where the sequence counter stays put. */
 static uint32_t longest_match(const struct trie *t, const void *key)
-{
-    uint32_t prefixlen;
-    const uint8_t *data;
-    read_key(key, &prefixlen, &data);
-    uint32_t found = NIL;
-    uint32_t node = t->root;
-    while (node != NIL) {
-        const struct lnode *n = &t->nodes[node];
-        uint32_t matchlen = common_prefix(t, node, data, prefixlen);
-        if (matchlen == t->max_prefixlen) {
-            if (n->value_slot != NIL)
-                found = node;
-            break;
-        }
-        if (matchlen < n->prefixlen)
-            break;
-        if (n->value_slot != NIL)
-            found = node;
-        node = n->child[bit_at(data, n->prefixlen)];
-    }
-    return found;
-}
-
-/* Value slot of the longest matching prefix, or NIL, without the lock (see the top). */
-static uint32_t longest_match_lockless(const struct trie *t, const void *key)
 {
     uint32_t prefixlen;
     const uint8_t *data;
@@ -235,7 +193,7 @@ static uint32_t longest_match_lockless(const struct trie *t, const void *key)
         while (node != NIL && steps++ <= max_steps) {
             const struct lnode *n = &t->nodes[node];
             uint32_t node_prefixlen = ld(&n->prefixlen), slot = ld(&n->value_slot);
-            uint32_t matchlen = common_prefix_racy(t, node, node_prefixlen, data, prefixlen);
+            uint32_t matchlen = common_prefix(t, node, node_prefixlen, data, prefixlen);
             if (matchlen == t->max_prefixlen) {
                 if (slot != NIL)
                     found = slot;
@@ -257,7 +215,7 @@ static void *lpm_lookup(struct xdpvm_map *map, const void *key, unsigned cpu)
 {
     (void)cpu;
     struct trie *t = map->impl;
-    uint32_t slot = longest_match_lockless(t, key);
+    uint32_t slot = longest_match(t, key);
     return slot == NIL ? NULL : slot_value(map, slot);
 }
 
@@ -265,11 +223,11 @@ static int lpm_user_lookup(struct xdpvm_map *map, const void *key, void *value)
 {
     struct trie *t = map->impl;
     pthread_mutex_lock(&t->lock);
-    uint32_t node = longest_match(t, key);
-    if (node != NIL)
-        memcpy(value, slot_value(map, t->nodes[node].value_slot), map->spec.value_size);
+    uint32_t slot = longest_match(t, key);
+    if (slot != NIL)
+        memcpy(value, slot_value(map, slot), map->spec.value_size);
     pthread_mutex_unlock(&t->lock);
-    return node == NIL ? -ENOENT : 0;
+    return slot == NIL ? -ENOENT : 0;
 }
 
 static uint32_t take_node(struct trie *t)
@@ -318,7 +276,7 @@ static int lpm_update(struct xdpvm_map *map, const void *key, const void *value,
     uint32_t node, matchlen = 0;
     while ((node = *link) != NIL) {
         struct lnode *n = &t->nodes[node];
-        matchlen = common_prefix(t, node, data, prefixlen);
+        matchlen = common_prefix(t, node, n->prefixlen, data, prefixlen);
         if (n->prefixlen != matchlen || n->prefixlen == prefixlen ||
             n->prefixlen == t->max_prefixlen)
             break;
@@ -391,7 +349,7 @@ static int lpm_delete(struct xdpvm_map *map, const void *key)
     uint32_t parent = NIL, node, matchlen = 0;
     while ((node = *link) != NIL) {
         struct lnode *n = &t->nodes[node];
-        matchlen = common_prefix(t, node, data, prefixlen);
+        matchlen = common_prefix(t, node, n->prefixlen, data, prefixlen);
         if (n->prefixlen != matchlen || n->prefixlen == prefixlen)
             break;
         parent = node;
@@ -455,7 +413,7 @@ static int lpm_get_next_key(struct xdpvm_map *map, const void *key, void *next_k
         for (uint32_t i = 0; i < count && prefixlen <= t->max_prefixlen; i++) {
             uint32_t node = order[i];
             if (t->nodes[node].prefixlen == prefixlen &&
-                common_prefix(t, node, data, prefixlen) == prefixlen) {
+                common_prefix(t, node, t->nodes[node].prefixlen, data, prefixlen) == prefixlen) {
                 next = i + 1;
                 break;
             }

@@ -24,8 +24,8 @@ static const char *const kernel_type_names[] = {
 static const struct map_ops *ops_for(uint32_t type)
 {
     switch (type) {
-    case XDPVM_MAP_ARRAY: return &xdpvm_array_ops;
-    case XDPVM_MAP_PERCPU_ARRAY: return &xdpvm_percpu_array_ops;
+    case XDPVM_MAP_ARRAY:
+    case XDPVM_MAP_PERCPU_ARRAY: return &xdpvm_array_ops;
     case XDPVM_MAP_PROG_ARRAY: return &xdpvm_prog_array_ops;
     case XDPVM_MAP_DEVMAP: return &xdpvm_devmap_ops;
     case XDPVM_MAP_XSKMAP: return &xdpvm_xskmap_ops;
@@ -123,6 +123,8 @@ struct xdpvm_map *xdpvm_map_create(const struct xdpvm_map_spec *spec, unsigned n
         return map;
     }
     snprintf(err, err_size, "map '%s' (%s): %s", name, xdpvm_map_type_name(spec->type), why);
+    /* a failed init frees its own state but may leave the arena, freed here as by map_free */
+    xdpvm_map_arena_free(map->arena, map->arena_size);
     free(map);
     return NULL;
 }
