@@ -54,15 +54,14 @@ HELPER_FN(ktime_get_coarse_ns) { return clock_ns(CLOCK_MONOTONIC_COARSE); }
 HELPER_FN(ktime_get_tai_ns) { return clock_ns(CLOCK_TAI); }
 HELPER_FN(get_numa_node_id) { return 0; } /* one memory node */
 
-/* Another worker's slot of a per-CPU map; NULL past the last worker (the kernel: past
- * nr_cpu_ids) and for maps that are not per-CPU. */
+/* Another worker's slot of a per-CPU map; NULL for maps that are not per-CPU, and (from
+ * xdpvm_map_lookup) past the last worker (the kernel: past nr_cpu_ids). */
 HELPER_FN(map_lookup_percpu_elem)
 {
     struct xdpvm_map *map = map_arg(r1);
-    uint32_t cpu = (uint32_t)r3;
-    if (!map || !xdpvm_map_is_percpu(xdpvm_map_get_spec(map)->type) || cpu >= xdpvm_map_ncpus(map))
+    if (!map || !xdpvm_map_is_percpu(xdpvm_map_get_spec(map)->type))
         return 0;
-    return (uint64_t)(uintptr_t)xdpvm_map_lookup(map, ptr_arg(r2), cpu);
+    return (uint64_t)(uintptr_t)xdpvm_map_lookup(map, ptr_arg(r2), (uint32_t)r3);
 }
 
 /* xorshift64* per thread, seeded from the clock and the thread's own address. */

@@ -66,7 +66,7 @@ bool xdpvm_map_array_layout(const struct xdpvm_map *map, struct xdpvm_map_array_
 void xdpvm_map_storage(const struct xdpvm_map *map, void **start, size_t *len);
 
 /* Program side (kernel semantics). cpu selects the per-CPU slot (ignored otherwise).
- * lookup returns NULL when absent. update/delete return 0 or a negative errno
+ * lookup returns NULL when absent, and in a per-CPU map for a cpu past the last. update/delete return 0 or a negative errno
  * (-E2BIG full, -EEXIST/-ENOENT for NOEXIST/EXIST, -EINVAL bad flags/key). */
 void *xdpvm_map_lookup(struct xdpvm_map *map, const void *key, unsigned cpu);
 int xdpvm_map_update(struct xdpvm_map *map, const void *key, const void *value, uint64_t flags,
