@@ -81,9 +81,6 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
 #undef COPY_ARG
     reg[XDPVM_REG_FP] = interp_frame_top(st, depth);
     st->depth = depth;
-#if EXEC_CHECKED /* a new frame reads as zeros, not as what the C stack held */
-    memset((void *)(uintptr_t)(reg[XDPVM_REG_FP] - XDPVM_STACK_SIZE), 0, XDPVM_STACK_SIZE);
-#endif
 
 #define PC ((size_t)(ip - base))
 #define FAIL(err, fmt, ...)                                                                       \
@@ -162,6 +159,7 @@ int EXEC_NAME(struct interp_state *st, const struct xdpvm_prog *prog, size_t sta
 #define MEM_ADDR(r) (RD(r) + (uint64_t)(int64_t)ip->off)
 #define PTR(a) ((void *)(uintptr_t)(a))
 
+    ZERO_FRAME();
     DISPATCH();
 
     /* ALU: add sub mul or and lsh rsh xor arsh, 64 and 32 bits, immediate and register. */
