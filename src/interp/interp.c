@@ -42,36 +42,9 @@ static void cache_free(struct interp_cache *c)
  * Calls and exits adjust the set in their handlers beyond what is recorded here. */
 static uint32_t reg_mask(const struct xdpvm_decoded *d)
 {
-    const struct xdpvm_op_info *info = &xdpvm_op_table[d->op];
-    uint32_t dst = REG_BIT(d->dst), src = REG_BIT(d->src), reads = 0, writes = 0;
-    bool is_mov = (info->code & 0xf0) == XDPVM_ALU_MOV &&
-                  (XDPVM_CLASS(info->code) == XDPVM_CLASS_ALU || XDPVM_CLASS(info->code) == XDPVM_CLASS_ALU64);
-    switch (info->shape) {
-    case XDPVM_SHAPE_ALU_IMM: reads = is_mov ? 0 : dst; writes = dst; break;
-    case XDPVM_SHAPE_ALU_REG: reads = is_mov ? src : dst | src; writes = dst; break;
-    case XDPVM_SHAPE_NEG:
-    case XDPVM_SHAPE_END: reads = dst; writes = dst; break;
-    case XDPVM_SHAPE_MOVSX: reads = src; writes = dst; break;
-    case XDPVM_SHAPE_JMP_IMM: reads = dst; break;
-    case XDPVM_SHAPE_JMP_REG: reads = dst | src; break;
-    case XDPVM_SHAPE_CALLX: reads = dst; break;
-    case XDPVM_SHAPE_EXIT: reads = REG_BIT(0); break;
-    case XDPVM_SHAPE_LDX: reads = src; writes = dst; break;
-    case XDPVM_SHAPE_ST: reads = dst; break;
-    case XDPVM_SHAPE_STX: reads = dst | src; break;
-    case XDPVM_SHAPE_ATOMIC:
-        reads = dst | src;
-        if (d->imm & XDPVM_ATOMIC_FETCH)
-            writes = src;
-        if (d->imm == XDPVM_ATOMIC_CMPXCHG) {
-            reads |= REG_BIT(0);
-            writes = REG_BIT(0);
-        }
-        break;
-    case XDPVM_SHAPE_LDDW: writes = dst; break;
-    default: break; /* ja, gotol, call, call local */
-    }
-    return reads | writes << 16;
+    uint16_t reads, writes;
+    xdpvm_isa_regs(d, &reads, &writes);
+    return reads | (uint32_t)writes << 16;
 }
 
 static bool map_handle_known(const struct xdpvm_prog *prog, uint64_t value)

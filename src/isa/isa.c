@@ -201,3 +201,41 @@ size_t xdpvm_isa_encode(const struct xdpvm_decoded *d, struct xdpvm_insn out[2])
     out[1] = (struct xdpvm_insn){.imm = (int32_t)(uint32_t)(d->imm64 >> 32)};
     return 2;
 }
+
+void xdpvm_isa_regs(const struct xdpvm_decoded *d, uint16_t *reads, uint16_t *writes)
+{
+    const struct xdpvm_op_info *info = &xdpvm_op_table[d->op];
+    uint16_t dst = (uint16_t)(1u << d->dst), src = (uint16_t)(1u << d->src);
+    bool is_mov = (info->code & 0xf0) == XDPVM_ALU_MOV; /* ALU shapes only: a move reads no dst */
+    uint16_t r = 0, w = 0;
+    switch (info->shape) {
+    case XDPVM_SHAPE_ALU_IMM: r = is_mov ? 0 : dst; w = dst; break;
+    case XDPVM_SHAPE_ALU_REG: r = is_mov ? src : (uint16_t)(dst | src); w = dst; break;
+    case XDPVM_SHAPE_NEG:
+    case XDPVM_SHAPE_END: r = dst; w = dst; break;
+    case XDPVM_SHAPE_MOVSX: r = src; w = dst; break;
+    case XDPVM_SHAPE_JMP_IMM: r = dst; break;
+    case XDPVM_SHAPE_JMP_REG: r = (uint16_t)(dst | src); break;
+    case XDPVM_SHAPE_CALLX: r = dst; break;
+    case XDPVM_SHAPE_EXIT: r = 1; break;
+    case XDPVM_SHAPE_LDX: r = src; w = dst; break;
+    case XDPVM_SHAPE_ST: r = dst; break;
+    case XDPVM_SHAPE_STX: r = (uint16_t)(dst | src); break;
+    case XDPVM_SHAPE_ATOMIC:
+        r = (uint16_t)(dst | src);
+        if (d->imm & XDPVM_ATOMIC_FETCH)
+            w = src;
+        if (d->imm == XDPVM_ATOMIC_CMPXCHG) {
+            r |= 1;
+            w = 1;
+        }
+        break;
+    case XDPVM_SHAPE_LDDW: w = dst; break;
+    case XDPVM_SHAPE_JA:
+    case XDPVM_SHAPE_GOTOL:
+    case XDPVM_SHAPE_CALL:
+    case XDPVM_SHAPE_CALL_LOCAL: break;
+    }
+    *reads = r;
+    *writes = w;
+}

@@ -308,6 +308,11 @@ int xdpvm_isa_check_program(const struct xdpvm_insn *insns, size_t count,
 /* Find the operation of a (code, off, imm, src) combination, or XDPVM_OP_INVALID. */
 enum xdpvm_op xdpvm_isa_lookup(uint8_t code, uint8_t src, int16_t off, int32_t imm);
 
+/* Registers an instruction's operands read and write, as bit masks (bit n: rn). Calls count
+ * only their operand (callx reads dst): what a call does to r0..r5 is the calling convention,
+ * left to the caller. r10 is read by no operand but a base register. */
+void xdpvm_isa_regs(const struct xdpvm_decoded *d, uint16_t *reads, uint16_t *writes);
+
 /* Encode a decoded instruction back to raw slot(s); returns the number of slots written. */
 size_t xdpvm_isa_encode(const struct xdpvm_decoded *d, struct xdpvm_insn out[2]);
 

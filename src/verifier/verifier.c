@@ -315,41 +315,11 @@ out:
  * the argument registers and write r0-r5; exit reads r0. */
 static void insn_use_def(const struct xdpvm_decoded *d, uint16_t *use, uint16_t *def)
 {
-    const struct xdpvm_op_info *info = &xdpvm_op_table[d->op];
-    uint16_t dst = (uint16_t)(1u << d->dst), src = (uint16_t)(1u << d->src);
-    *use = 0;
-    *def = 0;
-    switch (info->shape) {
-    case XDPVM_SHAPE_ALU_IMM:
-        *use = (info->code & 0xf0) == XDPVM_ALU_MOV ? 0 : dst;
-        *def = dst;
-        break;
-    case XDPVM_SHAPE_ALU_REG:
-    case XDPVM_SHAPE_MOVSX:
-        *use = (uint16_t)(src | ((info->code & 0xf0) == XDPVM_ALU_MOV ? 0 : dst));
-        *def = dst;
-        break;
-    case XDPVM_SHAPE_NEG:
-    case XDPVM_SHAPE_END: *use = *def = dst; break;
-    case XDPVM_SHAPE_JMP_IMM: *use = dst; break;
-    case XDPVM_SHAPE_JMP_REG: *use = (uint16_t)(dst | src); break;
-    case XDPVM_SHAPE_CALL:
-    case XDPVM_SHAPE_CALL_LOCAL:
-    case XDPVM_SHAPE_CALLX:
-        *use = 0x3e | dst;
+    xdpvm_isa_regs(d, use, def);
+    enum xdpvm_shape shape = xdpvm_op_table[d->op].shape;
+    if (shape == XDPVM_SHAPE_CALL || shape == XDPVM_SHAPE_CALL_LOCAL || shape == XDPVM_SHAPE_CALLX) {
+        *use |= (uint16_t)(0x3e | 1u << d->dst);
         *def = 0x3f;
-        break;
-    case XDPVM_SHAPE_EXIT: *use = 1; break;
-    case XDPVM_SHAPE_LDX: *use = src; *def = dst; break;
-    case XDPVM_SHAPE_ST: *use = dst; break;
-    case XDPVM_SHAPE_STX: *use = (uint16_t)(dst | src); break;
-    case XDPVM_SHAPE_ATOMIC:
-        *use = (uint16_t)(dst | src | (d->imm == XDPVM_ATOMIC_CMPXCHG ? 1 : 0));
-        *def = d->imm == XDPVM_ATOMIC_CMPXCHG ? 1 : (d->imm & XDPVM_ATOMIC_FETCH) ? src : 0;
-        break;
-    case XDPVM_SHAPE_JA:
-    case XDPVM_SHAPE_GOTOL: break;
-    case XDPVM_SHAPE_LDDW: *def = dst; break;
     }
     *use |= 1u << XDPVM_REG_FP;
 }
