@@ -58,16 +58,6 @@ static int check_index_key(const struct xdpvm_map *map, char *err, size_t err_si
     return 0;
 }
 
-static int check_flags(const struct xdpvm_map *map, uint32_t allowed, char *err, size_t err_size)
-{
-    uint32_t bad = map->spec.map_flags & ~allowed;
-    if (bad) {
-        snprintf(err, err_size, "map_flags 0x%x not supported for this map type", bad);
-        return -EINVAL;
-    }
-    return 0;
-}
-
 static int alloc_values(struct xdpvm_map *map, char *err, size_t err_size)
 {
     map->arena_size = (size_t)map->spec.max_entries * slots_per_index(map) * map->value_stride;
@@ -84,7 +74,7 @@ static int array_init(struct xdpvm_map *map, char *err, size_t err_size)
     uint32_t allowed = MAP_F_NUMA_NODE | MAP_F_ACCESS_MASK;
     if (map->spec.type == XDPVM_MAP_ARRAY)
         allowed |= MAP_F_MMAPABLE;
-    if (check_index_key(map, err, err_size) || check_flags(map, allowed, err, err_size))
+    if (check_index_key(map, err, err_size) || xdpvm_map_check_flags(map, allowed, "this map type", err, err_size))
         return -EINVAL;
     if (map->spec.value_size == 0) {
         snprintf(err, err_size, "value_size must be > 0");
@@ -197,7 +187,8 @@ static void slots_destroy(struct xdpvm_map *map)
 static int prog_array_init(struct xdpvm_map *map, char *err, size_t err_size)
 {
     if (check_index_key(map, err, err_size) ||
-        check_flags(map, MAP_F_NUMA_NODE | MAP_F_ACCESS_MASK, err, err_size))
+        xdpvm_map_check_flags(map, MAP_F_NUMA_NODE | MAP_F_ACCESS_MASK, "this map type", err,
+                              err_size))
         return -EINVAL;
     if (map->spec.value_size != 4) {
         snprintf(err, err_size, "value_size must be 4 (a program fd), got %u", map->spec.value_size);
@@ -276,7 +267,8 @@ const void *xdpvm_map_prog_array_get(struct xdpvm_map *map, uint32_t index)
 static int sparse_init(struct xdpvm_map *map, char *err, size_t err_size)
 {
     if (check_index_key(map, err, err_size) ||
-        check_flags(map, MAP_F_NUMA_NODE | MAP_F_RDONLY | MAP_F_WRONLY, err, err_size))
+        xdpvm_map_check_flags(map, MAP_F_NUMA_NODE | MAP_F_RDONLY | MAP_F_WRONLY, "this map type",
+                              err, err_size))
         return -EINVAL;
     uint32_t vs = map->spec.value_size;
     if (map->spec.type == XDPVM_MAP_DEVMAP && vs != 4 && vs != 8) {

@@ -170,11 +170,8 @@ static int hash_init(struct xdpvm_map *map, char *err, size_t err_size)
         snprintf(err, err_size, "LRU maps are always preallocated: BPF_F_NO_PREALLOC is not allowed");
         return -EOPNOTSUPP;
     }
-    if (s->map_flags & ~allowed) {
-        snprintf(err, err_size, "map_flags 0x%x not supported for this map type",
-                 s->map_flags & ~allowed);
+    if (xdpvm_map_check_flags(map, allowed, "this map type", err, err_size))
         return -EINVAL;
-    }
     if (s->key_size == 0 || s->value_size == 0) {
         snprintf(err, err_size, "key_size and value_size must be > 0 (got %u and %u)", s->key_size,
                  s->value_size);

@@ -59,6 +59,11 @@ extern const struct map_ops xdpvm_array_ops, xdpvm_prog_array_ops,
 void *xdpvm_map_arena_alloc(size_t len);
 void xdpvm_map_arena_free(void *arena, size_t len);
 
+/* 0, or -EINVAL with "map_flags 0x... not supported for <what>" in err when map_flags has a
+ * flag outside allowed. */
+int xdpvm_map_check_flags(const struct xdpvm_map *map, uint32_t allowed, const char *what,
+                          char *err, size_t err_size);
+
 static inline uint32_t map_round8(uint32_t n) { return (n + 7u) & ~7u; }
 
 #endif

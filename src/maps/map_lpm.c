@@ -111,11 +111,9 @@ static int lpm_init(struct xdpvm_map *map, char *err, size_t err_size)
         snprintf(err, err_size, "lpm_trie maps must be created with BPF_F_NO_PREALLOC");
         return -EINVAL;
     }
-    uint32_t bad = s->map_flags & ~(MAP_F_NO_PREALLOC | MAP_F_NUMA_NODE | MAP_F_ACCESS_MASK);
-    if (bad) {
-        snprintf(err, err_size, "map_flags 0x%x not supported for lpm_trie", bad);
+    if (xdpvm_map_check_flags(map, MAP_F_NO_PREALLOC | MAP_F_NUMA_NODE | MAP_F_ACCESS_MASK,
+                              "lpm_trie", err, err_size))
         return -EINVAL;
-    }
     if (s->key_size < 5 || s->key_size > 4 + LPM_DATA_SIZE_MAX) {
         snprintf(err, err_size, "key_size must be 4 + 1..%d (struct bpf_lpm_trie_key), got %u",
                  LPM_DATA_SIZE_MAX, s->key_size);

@@ -22,11 +22,9 @@ static int queue_init(struct xdpvm_map *map, char *err, size_t err_size)
                  s->key_size, s->value_size);
         return -EINVAL;
     }
-    uint32_t bad = s->map_flags & ~(MAP_F_NUMA_NODE | MAP_F_ACCESS_MASK);
-    if (bad) {
-        snprintf(err, err_size, "map_flags 0x%x not supported for queue/stack", bad);
+    if (xdpvm_map_check_flags(map, MAP_F_NUMA_NODE | MAP_F_ACCESS_MASK, "queue/stack", err,
+                              err_size))
         return -EINVAL;
-    }
     if (s->max_entries >= (1u << 24)) {
         snprintf(err, err_size, "max_entries %u exceeds the supported %u", s->max_entries,
                  (1u << 24) - 1);

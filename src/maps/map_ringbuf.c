@@ -42,11 +42,8 @@ static int ringbuf_init(struct xdpvm_map *map, char *err, size_t err_size)
                  s->value_size);
         return -EINVAL;
     }
-    uint32_t bad = s->map_flags & ~MAP_F_NUMA_NODE;
-    if (bad) {
-        snprintf(err, err_size, "map_flags 0x%x not supported for ringbuf", bad);
+    if (xdpvm_map_check_flags(map, MAP_F_NUMA_NODE, "ringbuf", err, err_size))
         return -EINVAL;
-    }
     uint32_t size = s->max_entries;
     if ((size & (size - 1)) || size % RB_PAGE_SIZE) {
         snprintf(err, err_size, "max_entries (the size in bytes) must be a power of 2 and a "

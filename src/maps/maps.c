@@ -82,6 +82,15 @@ void xdpvm_map_arena_free(void *arena, size_t len)
         free(arena);
 }
 
+int xdpvm_map_check_flags(const struct xdpvm_map *map, uint32_t allowed, const char *what,
+                          char *err, size_t err_size)
+{
+    uint32_t bad = map->spec.map_flags & ~allowed;
+    if (bad)
+        snprintf(err, err_size, "map_flags 0x%x not supported for %s", bad, what);
+    return bad ? -EINVAL : 0;
+}
+
 struct xdpvm_map *xdpvm_map_create(const struct xdpvm_map_spec *spec, unsigned ncpus, char *err,
                                    size_t err_size)
 {
