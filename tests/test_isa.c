@@ -12,6 +12,7 @@
 #include "isa/asm.h"
 #include "isa/disasm.h"
 #include "isa/isa.h"
+#include "lib/conformance.h"
 #include "lib/testlib.h"
 
 /* ---- conformance .data files ---------------------------------------------------------------- */
@@ -82,44 +83,6 @@ static long data_raw(const char *data, struct xdpvm_insn **out)
     return (long)n;
 }
 
-typedef void (*data_visitor)(const char *dir, const char *file, const char *data, void *ctx);
-
-static void visit_data_files(const char *dir, data_visitor visit, void *ctx)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        names = realloc(names, (n + 1) * sizeof(*names));
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    for (size_t i = 0; i < n; i++) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        size_t len = strlen(names[i]);
-        if (len > 5 && !strcmp(names[i] + len - 5, ".data")) {
-            char *data = test_read_file(path, NULL);
-            if (data)
-                visit(dir, names[i], data, ctx);
-            free(data);
-        } else {
-            DIR *sub = opendir(path);
-            if (sub) {
-                closedir(sub);
-                visit_data_files(path, visit, ctx);
-            }
-        }
-        free(names[i]);
-    }
-    free(names);
-}
-
 struct corpus_stats {
     unsigned programs, failed, raw_checked, round_trips;
     char first_failure[400];
@@ -151,9 +114,8 @@ static bool reassembles(const struct xdpvm_insn *insns, size_t count)
     return same;
 }
 
-static void assemble_suite_file(const char *dir, const char *file, const char *data, void *ctx)
+static void assemble_suite_file(const char *dir, const char *file, const char *data, struct corpus_stats *st)
 {
-    struct corpus_stats *st = ctx;
     char *text = data_asm(dir, data);
     if (!text)
         return;
@@ -210,7 +172,18 @@ static void test_conformance_corpus(void)
         }
         closedir(d);
         struct corpus_stats st = {0};
-        visit_data_files(dir, assemble_suite_file, &st);
+        char **paths;
+        int count = conformance_list(dir, &paths);
+        for (int f = 0; f < count; f++) {
+            char *data = test_read_file(paths[f], NULL);
+            char *slash = strrchr(paths[f], '/');
+            *slash = 0; /* paths[f] becomes the file's folder, which its includes are relative to */
+            if (data)
+                assemble_suite_file(paths[f], slash + 1, data, &st);
+            free(data);
+        }
+        if (count > 0)
+            conformance_free_paths(paths, count);
         test_check(st.programs > 50 && st.raw_checked > 0 && st.round_trips > 50 && !st.failed, name,
                    "%u of %u programs failed (raw checked %u, round trips %u); first: %s", st.failed, st.programs,
                    st.raw_checked, st.round_trips, st.first_failure);
