@@ -3,13 +3,13 @@
  * the kernel verifier's own report for the same object in the same run ("verification time",
  * "processed", "total_states", "peak_states" from its statistics log). Kernel columns show
  * "-" when the kernel cannot load BPF here. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "../tests/lib/object_runner.h"
 #include "../tests/lib/testlib.h"
 #include "verifier/verifier.h"
 #include "xdpvm/object.h"
@@ -32,18 +32,9 @@ static bool kernel_ok;
 static double sum_ours, sum_kernel;
 static unsigned compared;
 
-static void bench_object(const char *dir, const char *file)
+static void bench_object(const char *path, const char *file, struct xdpvm_object *obj, void *ctx)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
-    XDPVM_OPEN_OPTS(opts, .quiet = true);
-    struct xdpvm_object *obj = xdpvm_object__open(path, &opts);
-    if (!obj)
-        return;
-    if (xdpvm_object__load(obj) < 0) {
-        xdpvm_object__close(obj);
-        return;
-    }
+    (void)ctx;
     static char log[1 << 20];
     for (struct xdpvm_program *p = xdpvm_object__next_program(obj, NULL); p; p = xdpvm_object__next_program(obj, p)) {
         struct xdpvm_prog *prog = xdpvm_program__prog(p);
@@ -86,21 +77,6 @@ static void bench_object(const char *dir, const char *file)
             printf("   %-8s %10s %9s %7s %6s %7s\n", k_verdict, "-", "-", "-", "-", "-");
         }
     }
-    xdpvm_object__close(obj);
-}
-
-static void bench_dir(const char *dir)
-{
-    struct dirent **names;
-    int n = scandir(dir, &names, NULL, alphasort);
-    for (int i = 0; i < n; i++) {
-        size_t len = strlen(names[i]->d_name);
-        if (len > 2 && !strcmp(names[i]->d_name + len - 2, ".o"))
-            bench_object(dir, names[i]->d_name);
-        free(names[i]);
-    }
-    if (n > 0)
-        free(names);
 }
 
 int main(void)
@@ -116,7 +92,7 @@ int main(void)
     for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
         char dir[512];
         snprintf(dir, sizeof(dir), "%s/%s", test_bpf_dir(), subdirs[i]);
-        bench_dir(dir);
+        object_for_each_loaded(dir, bench_object, NULL);
     }
     if (compared)
         printf("total over %u programs: xdpvm %.1f us, kernel %.1f us (kernel/xdpvm %.2f)\n", compared, sum_ours,

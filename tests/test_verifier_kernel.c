@@ -9,7 +9,6 @@
  *    CAP_PERFMON, where the kernel applies the leak and stack rules xdpvm always applies; the
  *    remaining differences are listed with the reason the kernel's log must give
  *    (docs/VERIFIER.md, "Differences from the kernel"). */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "helpers/helpers.h"
 #include "kernel/kernel.h"
 #include "isa/asm.h"
+#include "lib/object_runner.h"
 #include "lib/randprog.h"
 #include "lib/verifier_env.h"
 #include "lib/testlib.h"
@@ -159,20 +159,10 @@ static const char *lookup_difference(const char *key)
 static struct verdict *verdicts;
 static size_t verdict_count, verdict_cap;
 
-/* Verify every XDP program of one object with xdpvm; objects the loader refuses (its own
- * error tests) are not programs to verify. */
-static void verify_object(const char *dir, const char *file)
+/* Verify every program of one loaded object with xdpvm. */
+static void verify_object(const char *path, const char *file, struct xdpvm_object *obj, void *ctx)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
-    XDPVM_OPEN_OPTS(opts, .quiet = true);
-    struct xdpvm_object *obj = xdpvm_object__open(path, &opts);
-    if (!obj)
-        return;
-    if (xdpvm_object__load(obj) < 0) {
-        xdpvm_object__close(obj);
-        return;
-    }
+    (void)ctx;
     char object[128];
     snprintf(object, sizeof(object), "%.*s", (int)(strlen(file) - 2), file);
     for (struct xdpvm_program *p = xdpvm_object__next_program(obj, NULL); p; p = xdpvm_object__next_program(obj, p)) {
@@ -192,38 +182,6 @@ static void verify_object(const char *dir, const char *file)
         v->accepted = res.accepted;
         snprintf(v->reason, sizeof(v->reason), "insn %zu: %s", res.error_insn, res.reason);
     }
-    xdpvm_object__close(obj);
-}
-
-static void collect(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0;
-    while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        if (len > 2 && !strcmp(e->d_name + len - 2, ".o")) {
-            names = realloc(names, (n + 1) * sizeof(*names));
-            names[n++] = strdup(e->d_name);
-        }
-    }
-    closedir(d);
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = i + 1; j < n; j++)
-            if (strcmp(names[i], names[j]) > 0) {
-                char *t = names[i];
-                names[i] = names[j];
-                names[j] = t;
-            }
-    }
-    for (size_t i = 0; i < n; i++) {
-        verify_object(dir, names[i]);
-        free(names[i]);
-    }
-    free(names);
 }
 
 static void test_own_objects(void)
@@ -748,9 +706,9 @@ int main(void)
 {
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/examples", test_bpf_dir());
-    collect(dir);
+    object_for_each_loaded(dir, verify_object, NULL);
     snprintf(dir, sizeof(dir), "%s/tests/bpf", test_bpf_dir());
-    collect(dir);
+    object_for_each_loaded(dir, verify_object, NULL);
     test_own_objects();
     test_kernel_differential();
     test_random_differential();

@@ -1,5 +1,10 @@
 #include "object_runner.h"
 
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "testlib.h"
 
 struct xdpvm_xdp_runner *object_runner(const char *test, struct xdpvm_object *obj,
@@ -16,4 +21,32 @@ struct xdpvm_xdp_runner *object_runner(const char *test, struct xdpvm_object *ob
     if (!runner)
         test_fail(test, "runner: %s", err);
     return runner;
+}
+
+static void visit_object_file(const char *dir, const char *file, object_visitor visit, void *ctx)
+{
+    size_t len = strlen(file);
+    if (len <= 2 || strcmp(file + len - 2, ".o"))
+        return;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    XDPVM_OPEN_OPTS(opts, .quiet = true);
+    struct xdpvm_object *obj = xdpvm_object__open(path, &opts);
+    if (!obj)
+        return;
+    if (xdpvm_object__load(obj) >= 0)
+        visit(path, file, obj, ctx);
+    xdpvm_object__close(obj);
+}
+
+void object_for_each_loaded(const char *dir, object_visitor visit, void *ctx)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        visit_object_file(dir, names[i]->d_name, visit, ctx);
+        free(names[i]);
+    }
+    if (n > 0)
+        free(names);
 }

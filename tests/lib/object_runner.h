@@ -10,4 +10,10 @@
 struct xdpvm_xdp_runner *object_runner(const char *test, struct xdpvm_object *obj,
                                        const char *prog_name, const struct xdpvm_xdp_opts *opts);
 
+/* Opens and loads (quietly) each .o file of dir, in name order, and hands every loaded object
+ * to visit (path: dir/file), closing it afterwards. Objects the loader refuses (its own error
+ * tests) are skipped: they hold no program to run or verify. */
+typedef void (*object_visitor)(const char *path, const char *file, struct xdpvm_object *obj, void *ctx);
+void object_for_each_loaded(const char *dir, object_visitor visit, void *ctx);
+
 #endif
