@@ -167,17 +167,6 @@ static struct column time_xdpvm(struct xdpvm_prog *prog, const struct packet_set
     return col;
 }
 
-/* Example map contents (tests/lib/example_config), the same in xdpvm and in the kernel. */
-static bool put_xdpvm(void *ctx, const char *map, const void *key, const void *value)
-{
-    struct xdpvm_object_map *om = xdpvm_object__find_map_by_name(ctx, map);
-    struct xdpvm_map *m = om ? xdpvm_object_map__map(om) : NULL;
-    return m && xdpvm_map_user_update(m, key, value, XDPVM_ANY) == 0;
-}
-static bool put_kernel(void *ctx, const char *map, const void *key, const void *value)
-{
-    return xdpvm_kernel_map_update(ctx, map, key, value, 0) == 0;
-}
 static struct column time_kernel(const char *path, const char *prog_name, const char *example,
                                  const struct packet_set *set, uint64_t repeat, bool kernel_ok,
                                  const char *kernel_why)
@@ -193,7 +182,7 @@ static struct column time_kernel(const char *path, const char *prog_name, const 
         xdpvm_kernel_close(obj);
         return col;
     }
-    if (example && !example_configure(example, put_kernel, obj, example_redirect_ifindex())) {
+    if (example && !example_configure(example, example_put_kernel, obj, example_redirect_ifindex())) {
         col.why = "cannot fill the example's maps in the kernel";
         xdpvm_kernel_close(obj);
         return col;
@@ -284,7 +273,7 @@ static int bench_object(const char *path, const char *example, const struct pack
         xdpvm_object__close(obj);
         return -1;
     }
-    if (example && !example_configure(example, put_xdpvm, obj, example_redirect_ifindex())) {
+    if (example && !example_configure(example, example_put_object, obj, example_redirect_ifindex())) {
         fprintf(stderr, "bench_jit: %s: cannot fill the example's maps\n", path);
         xdpvm_object__close(obj);
         return -1;

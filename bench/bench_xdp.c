@@ -29,18 +29,6 @@ static uint64_t env_u64(const char *name, uint64_t fallback)
     return v && *v ? strtoull(v, NULL, 0) : fallback;
 }
 
-static bool put_xdpvm(void *ctx, const char *map, const void *key, const void *value)
-{
-    struct xdpvm_object_map *om = xdpvm_object__find_map_by_name(ctx, map);
-    struct xdpvm_map *m = om ? xdpvm_object_map__map(om) : NULL;
-    return m && xdpvm_map_user_update(m, key, value, XDPVM_ANY) == 0;
-}
-
-static bool put_kernel(void *ctx, const char *map, const void *key, const void *value)
-{
-    return xdpvm_kernel_map_update(ctx, map, key, value, 0) == 0;
-}
-
 /* Wall ns per packet over the capture, looped until XDPVM_BENCH_RUNS runs and 0.3 s. */
 static double measure(struct xdpvm_xdp_runner *runner, const struct xdpvm_xdp_packet_ref *pkts, size_t n)
 {
@@ -79,7 +67,7 @@ static bool bench_xdpvm(const char *path, const char *name, const struct xdpvm_x
     char err[256];
     struct xdpvm_xdp_opts xo = {.ingress_ifindex = 1};
     struct xdpvm_xdp_runner *runner = prog ? xdpvm_xdp_runner_new(prog, &xo, err, sizeof(err)) : NULL;
-    bool ok = runner && example_configure(name, put_xdpvm, obj, redirect_ifindex);
+    bool ok = runner && example_configure(name, example_put_object, obj, redirect_ifindex);
     if (!ok) {
         fprintf(stderr, "bench_xdp: %s: cannot set up the xdpvm run\n", name);
     } else {
@@ -117,7 +105,7 @@ static double bench_kernel(const char *path, const char *name, const struct xdpv
                            uint32_t redirect_ifindex, uint64_t *total_runs)
 {
     struct xdpvm_kernel_object *k = xdpvm_kernel_open(path);
-    if (!k || xdpvm_kernel_load(k) < 0 || !example_configure(name, put_kernel, k, redirect_ifindex)) {
+    if (!k || xdpvm_kernel_load(k) < 0 || !example_configure(name, example_put_kernel, k, redirect_ifindex)) {
         fprintf(stderr, "bench_xdp: %s: kernel: %s\n", name, xdpvm_kernel_error());
         xdpvm_kernel_close(k);
         return -1;

@@ -70,9 +70,7 @@ static bool put_both(void *ctx, const char *map, const void *key, const void *va
     struct pair *p = ctx;
     struct side *sides[2] = {&p->interp, &p->jit};
     for (int i = 0; i < 2; i++) {
-        struct xdpvm_object_map *om = xdpvm_object__find_map_by_name(sides[i]->obj, map);
-        struct xdpvm_map *m = om ? xdpvm_object_map__map(om) : NULL;
-        int rc = m ? xdpvm_map_user_update(m, key, value, XDPVM_ANY) : -ENOENT;
+        int rc = example_map_update(sides[i]->obj, map, key, value);
         if (rc) {
             test_fail(p->test, "map '%s' update: %s", map, strerror(-rc));
             return false;

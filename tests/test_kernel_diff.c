@@ -102,9 +102,7 @@ static bool pair_open(struct pair *p, const char *name, bool jit, const char *te
 static bool pair_put(struct pair *p, const char *map, const void *key, const void *value,
                      const char *test)
 {
-    struct xdpvm_object_map *om = xdpvm_object__find_map_by_name(p->obj, map);
-    struct xdpvm_map *m = om ? xdpvm_object_map__map(om) : NULL;
-    int rc = m ? xdpvm_map_user_update(m, key, value, XDPVM_ANY) : -ENOENT;
+    int rc = example_map_update(p->obj, map, key, value);
     if (rc) {
         test_fail(test, "xdpvm map '%s' update: %s", map, strerror(-rc));
         return false;

@@ -50,13 +50,6 @@ static void pair_close(struct pair *p)
     side_close(&p->interp);
 }
 
-static bool put_object(void *ctx, const char *map, const void *key, const void *value)
-{
-    struct xdpvm_object_map *om = xdpvm_object__find_map_by_name(ctx, map);
-    struct xdpvm_map *m = om ? xdpvm_object_map__map(om) : NULL;
-    return m && xdpvm_map_user_update(m, key, value, XDPVM_ANY) == 0;
-}
-
 static const struct xdpvm_xdp_opts run_opts = {.ingress_ifindex = 1};
 
 /* One loaded, configured object; with native, the native code bound to its maps runs it. */
@@ -71,7 +64,7 @@ static bool side_open(struct pair *p, struct side *s, const char *name, uint32_t
         test_fail(p->test, "%s", xdpvm_last_error());
         return false;
     }
-    if (!example_configure(name, put_object, s->obj, redirect_ifindex)) {
+    if (!example_configure(name, example_put_object, s->obj, redirect_ifindex)) {
         test_fail(p->test, "%s: cannot fill the example's maps", path);
         return false;
     }

@@ -1,7 +1,29 @@
 #include "example_config.h"
 
+#include <errno.h>
 #include <net/if.h>
 #include <string.h>
+
+#include "kernel/kernel.h"
+#include "maps/maps.h"
+#include "xdpvm/object.h"
+
+int example_map_update(struct xdpvm_object *obj, const char *map, const void *key, const void *value)
+{
+    struct xdpvm_object_map *om = xdpvm_object__find_map_by_name(obj, map);
+    struct xdpvm_map *m = om ? xdpvm_object_map__map(om) : NULL;
+    return m ? xdpvm_map_user_update(m, key, value, XDPVM_ANY) : -ENOENT;
+}
+
+bool example_put_object(void *obj, const char *map, const void *key, const void *value)
+{
+    return example_map_update(obj, map, key, value) == 0;
+}
+
+bool example_put_kernel(void *kernel_obj, const char *map, const void *key, const void *value)
+{
+    return xdpvm_kernel_map_update(kernel_obj, map, key, value, 0) == 0;
+}
 
 const char *const example_names[6] = {"router", "macswap", "vlan", "firewall", "lb", "counter"};
 

@@ -10,6 +10,16 @@
 /* Puts one map entry (key, value in the map's layout); false stops the configuration. */
 typedef bool (*example_put_fn)(void *ctx, const char *map, const void *key, const void *value);
 
+/* put functions for example_configure: ctx is a loaded struct xdpvm_object, or a loaded
+ * struct xdpvm_kernel_object (kernel/kernel.h). */
+bool example_put_object(void *obj, const char *map, const void *key, const void *value);
+bool example_put_kernel(void *kernel_obj, const char *map, const void *key, const void *value);
+
+struct xdpvm_object;
+/* Sets key to value in the map named map of the loaded obj: 0, or -errno (-ENOENT: no such
+ * map), for callers that report why. */
+int example_map_update(struct xdpvm_object *obj, const char *map, const void *key, const void *value);
+
 /* The six examples, in a fixed order. */
 extern const char *const example_names[6];
 
