@@ -5,6 +5,8 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "results.h"
+
 struct params {
     __s32 offsets[6];
     __u32 from_size, to_size, seed;
@@ -21,12 +23,7 @@ struct {
     __uint(max_entries, 1);
 } params SEC(".maps");
 
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __type(key, __u32);
-    __type(value, __s64);
-    __uint(max_entries, 16);
-} results SEC(".maps");
+RESULTS_MAP(16)
 
 struct {
     __uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -48,11 +45,6 @@ struct {
     __type(value, __u32);
     __uint(max_entries, 4);
 } xsks SEC(".maps");
-
-static __always_inline void put(__u32 step, __s64 value)
-{
-    bpf_map_update_elem(&results, &step, &value, BPF_ANY);
-}
 
 static __always_inline struct params *get_params(void)
 {

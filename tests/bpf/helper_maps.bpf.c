@@ -5,14 +5,11 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "results.h"
+
 #define NRESULTS 48
 
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __type(key, __u32);
-    __type(value, __s64);
-    __uint(max_entries, NRESULTS);
-} results SEC(".maps");
+RESULTS_MAP(NRESULTS)
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -99,11 +96,6 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 4096);
 } events SEC(".maps");
-
-static __always_inline void put(__u32 step, __s64 value)
-{
-    bpf_map_update_elem(&results, &step, &value, BPF_ANY);
-}
 
 static __always_inline __s64 read_u64(void *value)
 {

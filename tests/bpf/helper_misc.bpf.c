@@ -5,12 +5,9 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __type(key, __u32);
-    __type(value, __s64);
-    __uint(max_entries, 32);
-} results SEC(".maps");
+#include "results.h"
+
+RESULTS_MAP(32)
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -46,11 +43,6 @@ struct {
     __type(value, __u64);
     __uint(max_entries, 3);
 } pcpu_numbers SEC(".maps");
-
-static __always_inline void put(__u32 step, __s64 value)
-{
-    bpf_map_update_elem(&results, &step, &value, BPF_ANY);
-}
 
 struct bpf_map;
 

@@ -7,17 +7,14 @@
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <bpf/bpf_helpers.h>
+
+#include "results.h"
 #include <bpf/bpf_endian.h>
 
 #define AF_INET 2
 #define MAX_PACKET 3520 /* 4096 - 256 headroom - 320 tailroom reserve */
 
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __type(key, __u32);
-    __type(value, __s64);
-    __uint(max_entries, 64);
-} results SEC(".maps");
+RESULTS_MAP(64)
 
 struct {
     __uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -32,11 +29,6 @@ struct {
     __type(value, __u32);
     __uint(max_entries, 4);
 } xsks SEC(".maps");
-
-static __always_inline void put(__u32 step, __s64 value)
-{
-    bpf_map_update_elem(&results, &step, &value, BPF_ANY);
-}
 
 static __always_inline __s64 packet_len(struct xdp_md *ctx)
 {
