@@ -34,35 +34,10 @@ static enum xdpvm_prog_type rule_type(const char *rule)
     return XDPVM_PROG_XDP;
 }
 
-static int verify_text_as(struct verifier_env *venv, enum xdpvm_prog_type type, const char *text,
-                          struct xdpvm_verify_result *res, char *err, size_t err_size, FILE *log);
-
 static int verify_text(struct verifier_env *venv, const char *text, struct xdpvm_verify_result *res, char *err,
                        size_t err_size, FILE *log)
 {
-    return verify_text_as(venv, XDPVM_PROG_XDP, text, res, err, err_size, log);
-}
-
-static int verify_text_as(struct verifier_env *venv, enum xdpvm_prog_type type, const char *text,
-                          struct xdpvm_verify_result *res, char *err, size_t err_size, FILE *log)
-{
-    struct xdpvm_insn *insns;
-    size_t count;
-    struct xdpvm_asm_error aerr;
-    if (xdpvm_asm(text, &insns, &count, &aerr)) {
-        snprintf(err, err_size, "assembler: line %u: %s", aerr.line, aerr.message);
-        return -1;
-    }
-    verifier_env_link(venv, insns, count);
-    struct xdpvm_prog prog = {.type = type, .insns = insns, .count = count, .maps = venv->maps,
-                              .map_count = VERIFIER_ENV_MAPS, .helpers = &venv->helpers};
-    snprintf(prog.name, sizeof(prog.name), "rule");
-    struct xdpvm_verify_opts opts = {.log_level = log ? 1 : 0, .log = log};
-    xdpvm_verify(&prog, &opts, res);
-    if (res->accepted != prog.verified)
-        snprintf(err, err_size, "prog->verified does not match the verdict");
-    free(insns);
-    return 0;
+    return verifier_env_verify_text(venv, XDPVM_PROG_XDP, text, res, err, err_size, log);
 }
 
 static void run_rule(const char *rule, const char *reason, const char *reject_text, const char *accept_text,
@@ -73,7 +48,7 @@ static void run_rule(const char *rule, const char *reason, const char *reject_te
     struct xdpvm_verify_result res;
     enum xdpvm_prog_type type = rule_type(rule);
     snprintf(name, sizeof(name), "rule_%s_rejected", rule);
-    if (verify_text_as(venv, type, reject_text, &res, err, sizeof(err), NULL) || err[0])
+    if (verifier_env_verify_text(venv, type, reject_text, &res, err, sizeof(err), NULL) || err[0])
         test_fail(name, "%s", err);
     else if (res.accepted)
         test_fail(name, "accepted, expected rejection with \"%s\"", reason);
@@ -82,7 +57,7 @@ static void run_rule(const char *rule, const char *reason, const char *reject_te
                    res.error_insn, reason);
     snprintf(name, sizeof(name), "rule_%s_fixed_accepted", rule);
     err[0] = 0;
-    if (verify_text_as(venv, type, accept_text, &res, err, sizeof(err), NULL) || err[0])
+    if (verifier_env_verify_text(venv, type, accept_text, &res, err, sizeof(err), NULL) || err[0])
         test_fail(name, "%s", err);
     else
         test_check(res.accepted, name, "rejected at insn %zu: %s", res.error_insn, res.reason);

@@ -561,19 +561,11 @@ static void test_address_leaks(struct kernel_rules *k)
     for (size_t i = 0; i < sizeof(address_leaks) / sizeof(address_leaks[0]); i++) {
         char name[160], why[300];
         snprintf(name, sizeof(name), "kernel_%s%s", address_leaks[i].name, MODE_SUFFIX);
-        struct xdpvm_insn *insns;
-        size_t count;
-        struct xdpvm_asm_error aerr;
-        if (xdpvm_asm(address_leaks[i].text, &insns, &count, &aerr)) {
-            test_fail(name, "assembler: line %u: %s", aerr.line, aerr.message);
+        struct xdpvm_verify_result res;
+        if (verifier_env_verify_text(&venv, XDPVM_PROG_XDP, address_leaks[i].text, &res, why, sizeof(why), NULL) < 0) {
+            test_fail(name, "%s", why);
             continue;
         }
-        verifier_env_link(&venv, insns, count);
-        struct xdpvm_prog prog = {.type = XDPVM_PROG_XDP, .insns = insns, .count = count, .maps = venv.maps,
-                                  .map_count = VERIFIER_ENV_MAPS, .helpers = &venv.helpers};
-        struct xdpvm_verify_result res;
-        xdpvm_verify(&prog, NULL, &res);
-        free(insns);
         int v = kernel_verdict(k, BPF_PROG_TYPE_XDP, address_leaks[i].text, why, sizeof(why));
         const char *tail = strlen(k->log) > 300 ? k->log + strlen(k->log) - 300 : k->log;
         if (res.accepted)

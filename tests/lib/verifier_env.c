@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "isa/asm.h"
 #include "maps/maps.h"
 
 static uint64_t h_map_lookup(uint64_t map, uint64_t key, uint64_t a3, uint64_t a4, uint64_t a5, struct xdpvm_run *run)
@@ -136,6 +137,28 @@ static char *copy_range(const char *start, const char *end)
         s[n] = 0;
     }
     return s;
+}
+
+int verifier_env_verify_text(struct verifier_env *env, enum xdpvm_prog_type type, const char *text,
+                             struct xdpvm_verify_result *res, char *err, size_t err_size, FILE *log)
+{
+    struct xdpvm_insn *insns;
+    size_t count;
+    struct xdpvm_asm_error aerr;
+    if (xdpvm_asm(text, &insns, &count, &aerr)) {
+        snprintf(err, err_size, "assembler: line %u: %s", aerr.line, aerr.message);
+        return -1;
+    }
+    verifier_env_link(env, insns, count);
+    struct xdpvm_prog prog = {.type = type, .insns = insns, .count = count, .maps = env->maps,
+                              .map_count = VERIFIER_ENV_MAPS, .helpers = &env->helpers};
+    snprintf(prog.name, sizeof(prog.name), "rule");
+    struct xdpvm_verify_opts opts = {.log_level = log ? 1 : 0, .log = log};
+    xdpvm_verify(&prog, &opts, res);
+    if (res->accepted != prog.verified)
+        snprintf(err, err_size, "prog->verified does not match the verdict");
+    free(insns);
+    return 0;
 }
 
 int verifier_rules_each(const char *path,

@@ -12,8 +12,10 @@
 #define XDPVM_TESTS_VERIFIER_ENV_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "runtime/runtime.h"
+#include "verifier/verifier.h"
 
 #define VERIFIER_ENV_MAPS 7
 
@@ -26,6 +28,11 @@ int verifier_env_init(struct verifier_env *env, char *err, size_t err_size);
 void verifier_env_free(struct verifier_env *env);
 /* Replace the map placeholders of lddw instructions by handles and addresses. */
 void verifier_env_link(const struct verifier_env *env, struct xdpvm_insn *insns, size_t count);
+/* Assembles text, links it to env's maps and verifies it as a program of type named "rule"
+ * (log: where a level-1 log goes, or NULL). -1 with err set when the text does not assemble;
+ * otherwise 0 with *res filled, and err set when prog->verified disagrees with the verdict. */
+int verifier_env_verify_text(struct verifier_env *env, enum xdpvm_prog_type type, const char *text,
+                             struct xdpvm_verify_result *res, char *err, size_t err_size, FILE *log);
 
 /* The rule table (tests/verifier/rules.txt): calls fn for each case with its name, the
  * expected reason of the rejected program, and both programs' text. Returns the number of
