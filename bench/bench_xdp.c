@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../tests/lib/example_config.h"
+#include "../tests/lib/object_runner.h"
 #include "io/io.h"
 #include "jit/jit.h"
 #include "kernel/kernel.h"
@@ -52,17 +53,12 @@ static bool bench_xdpvm(const char *path, const char *name, const struct xdpvm_x
     t->interp_ns = t->jit_ns = -1;
     t->interp_mode = "?";
     t->jit_note[0] = 0;
-    XDPVM_OPEN_OPTS(opts, .ncpus = 1, .quiet = true);
-    struct xdpvm_object *obj = xdpvm_object__open(path, &opts);
-    if (!obj || xdpvm_object__load(obj) < 0) {
+    struct xdpvm_program *p;
+    struct xdpvm_object *obj = object_open_xdp(path, &p);
+    if (!obj) {
         fprintf(stderr, "bench_xdp: %s: %s\n", name, xdpvm_last_error());
-        xdpvm_object__close(obj);
         return false;
     }
-    struct xdpvm_program *p;
-    xdpvm_object__for_each_program(p, obj)
-        if (xdpvm_program__type(p) == XDPVM_PROG_XDP)
-            break;
     struct xdpvm_prog *prog = p ? xdpvm_program__prog(p) : NULL;
     char err[256];
     struct xdpvm_xdp_opts xo = {.ingress_ifindex = 1};

@@ -12,6 +12,7 @@
 
 #include "io/io.h"
 #include "jit/jit.h"
+#include "lib/object_runner.h"
 #include "lib/packets.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
@@ -75,18 +76,12 @@ static bool example_open(struct example *ex, const char *name, const char *test)
     memset(ex, 0, sizeof(*ex));
     char path[1024], err[256];
     snprintf(path, sizeof(path), "%s/examples/%s.o", test_bpf_dir(), name);
-    XDPVM_OPEN_OPTS(opts, .ncpus = 1, .quiet = true);
-    ex->obj = xdpvm_object__open(path, &opts);
-    if (!ex->obj || xdpvm_object__load(ex->obj) < 0) {
+    struct xdpvm_program *p;
+    ex->obj = object_open_xdp(path, &p);
+    if (!ex->obj) {
         t_fail(test, "%s: %s", path, xdpvm_last_error());
-        xdpvm_object__close(ex->obj);
-        ex->obj = NULL;
         return false;
     }
-    struct xdpvm_program *p;
-    xdpvm_object__for_each_program(p, ex->obj)
-        if (xdpvm_program__type(p) == XDPVM_PROG_XDP)
-            break;
     ex->prog = p ? xdpvm_program__prog(p) : NULL;
     if (ex->prog && jit_pass) {
         struct xdpvm_verify_opts vo = {0};

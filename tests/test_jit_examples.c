@@ -11,6 +11,7 @@
 #include "jit/jit.h"
 #include "lib/example_config.h"
 #include "lib/map_compare.h"
+#include "lib/object_runner.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
 #include "xdp/xdp.h"
@@ -38,16 +39,12 @@ static bool side_open(struct side *s, const char *name, bool jit, const char *te
     memset(s, 0, sizeof(*s));
     char path[1024], err[256];
     snprintf(path, sizeof(path), "%s/examples/%s.o", test_bpf_dir(), name);
-    XDPVM_OPEN_OPTS(opts, .ncpus = 1, .quiet = true);
-    s->obj = xdpvm_object__open(path, &opts);
-    if (!s->obj || xdpvm_object__load(s->obj) < 0) {
+    struct xdpvm_program *program;
+    s->obj = object_open_xdp(path, &program);
+    if (!s->obj) {
         test_fail(test, "%s", xdpvm_last_error());
         return false;
     }
-    struct xdpvm_program *program;
-    xdpvm_object__for_each_program(program, s->obj)
-        if (xdpvm_program__type(program) == XDPVM_PROG_XDP)
-            break;
     s->prog = program ? xdpvm_program__prog(program) : NULL;
     if (!s->prog) {
         test_fail(test, "%s: no XDP program", path);

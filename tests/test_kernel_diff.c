@@ -13,6 +13,7 @@
 #include "io/io.h"
 #include "kernel/kernel.h"
 #include "lib/example_config.h"
+#include "lib/object_runner.h"
 #include "lib/packets.h"
 #include "lib/testlib.h"
 #include "jit/jit.h"
@@ -47,17 +48,13 @@ static bool pair_open(struct pair *p, const char *name, bool jit, const char *te
     p->name = name;
     char path[1024], err[256];
     snprintf(path, sizeof(path), "%s/examples/%s.o", test_bpf_dir(), name);
-    XDPVM_OPEN_OPTS(opts, .ncpus = 1, .quiet = true);
-    p->obj = xdpvm_object__open(path, &opts);
-    if (!p->obj || xdpvm_object__load(p->obj) < 0) {
+    struct xdpvm_program *prog;
+    p->obj = object_open_xdp(path, &prog);
+    if (!p->obj) {
         test_fail(test, "xdpvm: %s", xdpvm_last_error());
         pair_close(p);
         return false;
     }
-    struct xdpvm_program *prog;
-    xdpvm_object__for_each_program(prog, p->obj)
-        if (xdpvm_program__type(prog) == XDPVM_PROG_XDP)
-            break;
     if (!prog) {
         test_fail(test, "%s: no XDP program", path);
         pair_close(p);

@@ -15,6 +15,7 @@
 #include "lib/example_config.h"
 #include "lib/map_compare.h"
 #include "lib/native_example.h"
+#include "lib/object_runner.h"
 #include "lib/testlib.h"
 #include "maps/maps.h"
 #include "xdp/xdp.h"
@@ -58,9 +59,9 @@ static bool side_open(struct pair *p, struct side *s, const char *name, uint32_t
 {
     char path[1024], err[512];
     snprintf(path, sizeof(path), "%s/examples/%s.o", test_bpf_dir(), name);
-    XDPVM_OPEN_OPTS(opts, .ncpus = 1, .quiet = true);
-    s->obj = xdpvm_object__open(path, &opts);
-    if (!s->obj || xdpvm_object__load(s->obj) < 0) {
+    struct xdpvm_program *program;
+    s->obj = object_open_xdp(path, &program);
+    if (!s->obj) {
         test_fail(p->test, "%s", xdpvm_last_error());
         return false;
     }
@@ -68,10 +69,6 @@ static bool side_open(struct pair *p, struct side *s, const char *name, uint32_t
         test_fail(p->test, "%s: cannot fill the example's maps", path);
         return false;
     }
-    struct xdpvm_program *program;
-    xdpvm_object__for_each_program(program, s->obj)
-        if (xdpvm_program__type(program) == XDPVM_PROG_XDP)
-            break;
     struct xdpvm_prog *prog = program ? xdpvm_program__prog(program) : NULL;
     if (!prog) {
         test_fail(p->test, "%s: no XDP program", path);

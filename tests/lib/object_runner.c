@@ -23,6 +23,20 @@ struct xdpvm_xdp_runner *object_runner(const char *test, struct xdpvm_object *ob
     return runner;
 }
 
+struct xdpvm_object *object_open_xdp(const char *path, struct xdpvm_program **program)
+{
+    XDPVM_OPEN_OPTS(opts, .ncpus = 1, .quiet = true);
+    struct xdpvm_object *obj = xdpvm_object__open(path, &opts);
+    if (!obj || xdpvm_object__load(obj) < 0) {
+        xdpvm_object__close(obj);
+        return NULL;
+    }
+    xdpvm_object__for_each_program(*program, obj)
+        if (xdpvm_program__type(*program) == XDPVM_PROG_XDP)
+            break;
+    return obj;
+}
+
 static void visit_object_file(const char *dir, const char *file, object_visitor visit, void *ctx)
 {
     size_t len = strlen(file);

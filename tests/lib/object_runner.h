@@ -10,6 +10,11 @@
 struct xdpvm_xdp_runner *object_runner(const char *test, struct xdpvm_object *obj,
                                        const char *prog_name, const struct xdpvm_xdp_opts *opts);
 
+/* Opens and loads the object at path on one CPU, quietly (the caller reports failures). NULL
+ * when it does not open or load (xdpvm_last_error() says why); otherwise the object, with
+ * *program its first XDP program, or NULL when it has none. */
+struct xdpvm_object *object_open_xdp(const char *path, struct xdpvm_program **program);
+
 /* Opens and loads (quietly) each .o file of dir, in name order, and hands every loaded object
  * to visit (path: dir/file), closing it afterwards. Objects the loader refuses (its own error
  * tests) are skipped: they hold no program to run or verify. */
