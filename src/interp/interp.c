@@ -47,20 +47,12 @@ static uint32_t reg_mask(const struct xdpvm_decoded *d)
     return reads | (uint32_t)writes << 16;
 }
 
-static bool map_handle_known(const struct xdpvm_prog *prog, uint64_t value)
-{
-    for (size_t i = 0; i < prog->map_count; i++)
-        if ((uint64_t)(uintptr_t)prog->maps[i] == value)
-            return true;
-    return false;
-}
 
 static bool in_range(uint64_t addr, uint64_t size, uint64_t start, uint64_t len)
 {
     return addr >= start && size <= len && addr - start <= len - size;
 }
 
-/* Checks prog and builds its cache (see xdpvm_interp_prepare). */
 /* The map r1 holds at the call at index call, when straight-line code before it (no jump
  * landing in between, no call) loaded it with an lddw of one of the program's maps. */
 static struct xdpvm_map *map_in_r1(const struct xdpvm_prog *prog, const struct xdpvm_decoded *dec,
@@ -79,10 +71,7 @@ static struct xdpvm_map *map_in_r1(const struct xdpvm_prog *prog, const struct x
             continue;
         if (d->op != XDPVM_OP_LDDW || (d->src != XDPVM_PSEUDO_MAP_FD && d->src != XDPVM_PSEUDO_MAP_IDX))
             return NULL;
-        for (size_t m = 0; m < prog->map_count; m++)
-            if ((uint64_t)(uintptr_t)prog->maps[m] == d->imm64)
-                return prog->maps[m];
-        return NULL;
+        return xdpvm_prog_map_of_handle(prog, d->imm64);
     }
     return NULL;
 }
@@ -179,6 +168,7 @@ static void fuse_idioms(struct interp_cache *c, const struct xdpvm_decoded *dec,
     }
 }
 
+/* Checks prog and builds its cache (see xdpvm_interp_prepare). */
 static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out, char *err,
                        size_t err_size)
 {
@@ -283,7 +273,7 @@ static int cache_build(const struct xdpvm_prog *prog, struct interp_cache **out,
             case XDPVM_PSEUDO_FUNC: imm64 = (uint64_t)xdpvm_isa_jump_target(d, i); break;
             case XDPVM_PSEUDO_MAP_FD:
             case XDPVM_PSEUDO_MAP_IDX:
-                if (!map_handle_known(prog, imm64)) {
+                if (!xdpvm_prog_map_of_handle(prog, imm64)) {
                     rc = prep_fail(err, err_size, "%s: instruction %zu: lddw of a map reference "
                                    "(src=%u) whose value 0x%" PRIx64 " is not one of the program's "
                                    "%zu maps (unresolved map reference)", name, i, d->src, imm64,

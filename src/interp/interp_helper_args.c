@@ -70,14 +70,6 @@ static bool mem_ok(const struct arg_check *c, unsigned regno, const char *role, 
                     write ? "write" : "read", readable ? " (it is read-only)" : "");
 }
 
-static struct xdpvm_map *program_map(const struct xdpvm_prog *prog, uint64_t value)
-{
-    for (size_t i = 0; i < prog->map_count; i++)
-        if ((uint64_t)(uintptr_t)prog->maps[i] == value)
-            return prog->maps[i];
-    return NULL;
-}
-
 bool interp_helper_args_ok(const struct interp_state *st, const struct interp_cache *cache,
                            const struct xdpvm_prog *prog, const struct xdpvm_helper *h,
                            const uint64_t regs[6], uint32_t init, size_t pc)
@@ -99,7 +91,7 @@ bool interp_helper_args_ok(const struct interp_state *st, const struct interp_ca
                             "by an earlier call)");
         switch (t) {
         case XDPVM_ARG_CONST_MAP_PTR: {
-            map = program_map(prog, v);
+            map = xdpvm_prog_map_of_handle(prog, v);
             if (!map)
                 return arg_fail(&c, -EINVAL, regno, role, "is 0x%" PRIx64 ", which is not one of "
                                 "the program's %zu maps (a map is loaded with lddw)", v, prog->map_count);

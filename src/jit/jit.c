@@ -1035,10 +1035,7 @@ static struct xdpvm_map *known_map_in_r1(const struct emitter *e, size_t pc)
         if (d->op != XDPVM_OP_LDDW ||
             (d->src != XDPVM_PSEUDO_MAP_FD && d->src != XDPVM_PSEUDO_MAP_IDX))
             return NULL;
-        for (size_t m = 0; m < e->prog->map_count; m++)
-            if ((uint64_t)(uintptr_t)e->prog->maps[m] == d->imm64)
-                return e->prog->maps[m];
-        return NULL;
+        return xdpvm_prog_map_of_handle(e->prog, d->imm64);
     }
     return NULL;
 }

@@ -113,6 +113,16 @@ struct xdpvm_prog {
     void *interp_cache;
 };
 
+/* The program's map whose handle is value (what a linked lddw of a map reference loads), or
+ * NULL when it is none of them. */
+static inline struct xdpvm_map *xdpvm_prog_map_of_handle(const struct xdpvm_prog *prog, uint64_t value)
+{
+    for (size_t i = 0; i < prog->map_count; i++)
+        if (prog->maps[i] && (uint64_t)(uintptr_t)prog->maps[i] == value)
+            return prog->maps[i];
+    return NULL;
+}
+
 #define XDPVM_MAX_TAIL_CALLS 33
 #define XDPVM_DEFAULT_INSN_BUDGET 10000000ull
 #define XDPVM_MAX_RUN_REGIONS 8

@@ -1154,16 +1154,16 @@ static int check_lddw(struct env *env, struct vstate *st, const struct xdpvm_dec
     case XDPVM_PSEUDO_NONE:
         mark_scalar(dst, scalar_const(d->imm64));
         return 0;
-    case XDPVM_PSEUDO_MAP_FD:
-        for (size_t i = 0; i < prog->map_count; i++) {
-            if (prog->maps[i] && (uint64_t)(uintptr_t)prog->maps[i] == d->imm64) {
-                mark_scalar(dst, scalar_const(0));
-                dst->type = REG_MAP_PTR;
-                dst->map = prog->maps[i];
-                return 0;
-            }
+    case XDPVM_PSEUDO_MAP_FD: {
+        struct xdpvm_map *map = xdpvm_prog_map_of_handle(prog, d->imm64);
+        if (map) {
+            mark_scalar(dst, scalar_const(0));
+            dst->type = REG_MAP_PTR;
+            dst->map = map;
+            return 0;
         }
         return reject(env, st, "the map reference in this lddw is not one of the program's %zu maps", prog->map_count);
+    }
     case XDPVM_PSEUDO_MAP_VALUE:
         for (size_t i = 0; i < prog->map_count; i++) {
             void *start;
