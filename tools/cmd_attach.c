@@ -34,6 +34,7 @@
 
 #include "kernel_pins.h"
 #include "verifier/verifier.h"
+#include "xdp/xdp.h"
 #include "xdpvm/xdpvm.h"
 
 #ifndef BPF_FS_MAGIC
@@ -405,7 +406,6 @@ int cmd_status(int argc, char **argv)
         cli_error("status: %s", err);
         return 1;
     }
-    static const char *const action_names[5] = {"aborted", "drop", "pass", "tx", "redirect"};
     DIR *root = opendir(PIN_ROOT);
     unsigned shown = 0;
     if (json)
@@ -452,7 +452,7 @@ int cmd_status(int argc, char **argv)
                 if (counters) {
                     printf(",\"actions\":{");
                     for (int a = 0; a < 5; a++)
-                        printf("%s\"%s\":%" PRIu64, a ? "," : "", action_names[a], counts[a]);
+                        printf("%s\"%s\":%" PRIu64, a ? "," : "", xdpvm_xdp_outcome_name(a), counts[a]);
                     printf("}");
                 }
                 printf("}");
@@ -460,7 +460,7 @@ int cmd_status(int argc, char **argv)
                 printf("  map %s", me->d_name);
                 if (counters)
                     for (int a = 0; a < 5; a++)
-                        printf("  %s %" PRIu64, action_names[a], counts[a]);
+                        printf("  %s %" PRIu64, xdpvm_xdp_outcome_name(a), counts[a]);
                 printf("\n");
             }
             maps++;

@@ -255,11 +255,13 @@ static void bench_kernel(const struct bench_args *args, struct xdpvm_object *obj
             r->measured = true;
             r->runs = timing.runs;
             r->ns_per_packet = timing.ns_per_run;
-            static const char *const kernel_actions[] = {"aborted", "drop", "pass", "tx",
-                                                         "redirect", "invalid"};
-            r->action_count = 6;
+            /* The kernel counts by enum xdp_action, other codes last: the order of the
+             * outcomes up to invalid. */
+            _Static_assert(sizeof(timing.actions) / sizeof(timing.actions[0]) ==
+                               XDPVM_XDP_OUT_INVALID + 1, "kernel actions are outcomes");
+            r->action_count = XDPVM_XDP_OUT_INVALID + 1;
             for (unsigned i = 0; i < r->action_count; i++) {
-                r->action_names[i] = kernel_actions[i];
+                r->action_names[i] = xdpvm_xdp_outcome_name(i);
                 r->actions[i] = timing.actions[i];
             }
         }

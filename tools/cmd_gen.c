@@ -28,13 +28,6 @@ struct gen_packet {
 static volatile sig_atomic_t gen_stop;
 static void on_signal(int sig) { (void)sig; gen_stop = 1; }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_until(double when)
 {
     struct timespec ts = {.tv_sec = (time_t)when,
@@ -190,12 +183,12 @@ int cmd_gen(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    double start = now_seconds(), last_report = start;
+    double start = cli_now_seconds(), last_report = start;
     uint64_t queued = 0, last_sent = 0;
     size_t next = 0;
     bool tty = isatty(2) && !json;
     while (!gen_stop) {
-        double now = now_seconds();
+        double now = cli_now_seconds();
         if (duration && now - start >= duration)
             break;
         if (count && queued >= count)
@@ -239,12 +232,12 @@ int cmd_gen(int argc, char **argv)
         }
     }
     /* Wait (briefly) until the kernel has taken every frame. */
-    for (double until = now_seconds() + 1.0; xdpvm_port_tx_in_flight(port) && now_seconds() < until;) {
+    for (double until = cli_now_seconds() + 1.0; xdpvm_port_tx_in_flight(port) && cli_now_seconds() < until;) {
         xdpvm_port_flush(port);
         struct pollfd pfd = {.fd = xdpvm_port_fd(port), .events = POLLOUT};
         (void)poll(&pfd, 1, 1);
     }
-    double elapsed = now_seconds() - start;
+    double elapsed = cli_now_seconds() - start;
     if (tty)
         fputc('\n', stderr);
     const struct xdpvm_port_stats *st = xdpvm_port_stats(port);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -570,13 +569,6 @@ int apply_map_options(struct xdpvm_object *obj, const char *const *map_sets, uns
 
 /* ---- the run ---- */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static struct xdpvm_program *find_program(struct xdpvm_object *obj, const char *path,
                                           const char *section)
 {
@@ -752,7 +744,7 @@ int cmd_run(int argc, char **argv)
      * line every few seconds otherwise (logs). */
     bool tty = isatty(STDERR_FILENO);
     bool progress_printed = false;
-    double start = now_seconds(), next_progress = start + 1.0, program_seconds = 0;
+    double start = cli_now_seconds(), next_progress = start + 1.0, program_seconds = 0;
     uint64_t errors_shown = 0;
     char input_error[512] = "";
     FILE *human = args.json ? stderr : stdout; /* trace lines never mix into the JSON document */
@@ -760,10 +752,10 @@ int cmd_run(int argc, char **argv)
     struct xdpvm_xdp_result result;
     int got;
     while ((got = xdpvm_pcap_next(reader, &packet, input_error, sizeof(input_error))) == 1) {
-        double t0 = now_seconds();
+        double t0 = cli_now_seconds();
         enum xdpvm_xdp_outcome outcome = xdpvm_xdp_run_packet(runner, packet.data, packet.caplen,
                                                               &result);
-        double t1 = now_seconds();
+        double t1 = cli_now_seconds();
         program_seconds += t1 - t0;
 
         if (args.trace) {
@@ -818,7 +810,7 @@ int cmd_run(int argc, char **argv)
             next_progress = t1 + (tty ? 0.5 : 5.0);
         }
     }
-    double elapsed = now_seconds() - start;
+    double elapsed = cli_now_seconds() - start;
     if (progress_printed)
         fputc('\n', stderr);
     if (got < 0)

@@ -46,6 +46,8 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *usage, const char *fmt, const char *arg);
 /* True when argv contains --json (bpftool style); commands then print one JSON document. */
 bool cli_has_flag(int argc, char **argv, const char *flag);
+/* The monotonic clock in seconds (progress lines, rates, durations). */
+double cli_now_seconds(void);
 /* s as a JSON string, quotes included. */
 void cli_json_string(FILE *out, const char *s);
 /* --json, bpftool style: a command that fails before writing anything to stdout leaves

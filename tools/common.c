@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* --json mode: what the command wrote to standard output so far, and its first error, so that
@@ -89,6 +90,13 @@ bool cli_has_flag(int argc, char **argv, const char *flag)
         if (strcmp(argv[i], flag) == 0)
             return true;
     return false;
+}
+
+double cli_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void cli_json_string(FILE *out, const char *s)

@@ -34,21 +34,6 @@ static void print_json_bytes(FILE *out, const uint8_t *bytes, size_t n)
     fputc(']', out);
 }
 
-static void print_json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 /* A JSON writer with bpftool's layout (its json_writer): in pretty mode every object member
  * starts a new line indented 4 spaces per level and a non-empty container closes on its own
  * line, while array elements follow each other on one line ("[1,2,3" then "]"). */
@@ -97,7 +82,7 @@ static void json_name(struct json_out *w, const char *name)
     json_separate(w);
     json_newline(w);
     w->separator = '\0';
-    print_json_string(w->out, name);
+    cli_json_string(w->out, name);
     fputs(w->pretty ? ": " : ":", w->out);
 }
 
@@ -114,7 +99,7 @@ static void json_value(struct json_out *w, const char *fmt, ...)
 static void json_string(struct json_out *w, const char *s)
 {
     json_separate(w);
-    print_json_string(w->out, s);
+    cli_json_string(w->out, s);
 }
 
 /* ---- values through BTF, as bpftool's "formatted" ---- */
@@ -478,7 +463,7 @@ static int dump_prog_array(FILE *out, struct xdpvm_map *map, bool json)
             fputs(count ? ",{\"key\":" : "{\"key\":", out);
             print_json_bytes(out, key, sizeof(key));
             fputs(",\"prog\":", out);
-            print_json_string(out, prog->name);
+            cli_json_string(out, prog->name);
             fputc('}', out);
         } else {
             fputs("key: ", out);
@@ -578,9 +563,9 @@ void map_print_show(FILE *out, unsigned id, struct xdpvm_map *map, bool json)
     const struct xdpvm_map_spec *spec = xdpvm_map_get_spec(map);
     if (json) {
         fprintf(out, "{\"id\":%u,\"type\":", id);
-        print_json_string(out, type_name(spec->type));
+        cli_json_string(out, type_name(spec->type));
         fputs(",\"name\":", out);
-        print_json_string(out, spec->name);
+        cli_json_string(out, spec->name);
         fprintf(out, ",\"flags\":%u,\"bytes_key\":%u,\"bytes_value\":%u,\"max_entries\":%u}", spec->map_flags,
                 spec->key_size, spec->value_size, spec->max_entries);
         return;

@@ -65,13 +65,6 @@ void live_quiet_libraries(void)
     libxdp_set_print(libxdp_print);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct live_args {
     const char *object, *section, *maps_file, *devs;
     const char *map_sets[MAX_MAP_SETS];
@@ -143,13 +136,6 @@ static int parse_live_args(int argc, char **argv, struct live_args *a)
     return 0;
 }
 
-static const char *const outcome_label[XDPVM_XDP_OUT_COUNT] = {
-    [XDPVM_XDP_OUT_ABORTED] = "aborted", [XDPVM_XDP_OUT_DROP] = "drop",
-    [XDPVM_XDP_OUT_PASS] = "pass", [XDPVM_XDP_OUT_TX] = "tx",
-    [XDPVM_XDP_OUT_REDIRECT] = "redirect", [XDPVM_XDP_OUT_INVALID] = "invalid",
-    [XDPVM_XDP_OUT_REDIRECT_ERROR] = "redirect_error",
-};
-
 static bool accounted(const struct xdpvm_live_counts *c)
 {
     uint64_t sum = 0;
@@ -172,7 +158,7 @@ static void print_status_json(struct xdpvm_live *live, struct xdpvm_live_counts 
                 p ? "," : "", xdpvm_live_port_name(live, p), c.received,
                 (double)(c.received - prev[p].received) / dt);
         for (int o = 0; o < XDPVM_XDP_OUT_COUNT; o++)
-            fprintf(stderr, "%s\"%s\":%" PRIu64, o ? "," : "", outcome_label[o], c.outcome[o]);
+            fprintf(stderr, "%s\"%s\":%" PRIu64, o ? "," : "", xdpvm_xdp_outcome_name(o), c.outcome[o]);
         fprintf(stderr, "}}");
         prev[p] = c;
     }
@@ -192,7 +178,7 @@ static void print_status(struct xdpvm_live *live, struct xdpvm_live_counts *prev
                 c.received, (double)(c.received - prev[p].received) / dt);
         for (int o = 0; o < XDPVM_XDP_OUT_COUNT; o++)
             if (c.outcome[o])
-                fprintf(out, " %s %" PRIu64 " (%.0f/s)", outcome_label[o], c.outcome[o],
+                fprintf(out, " %s %" PRIu64 " (%.0f/s)", xdpvm_xdp_outcome_name(o), c.outcome[o],
                         (double)(c.outcome[o] - prev[p].outcome[o]) / dt);
         prev[p] = c;
     }
@@ -228,7 +214,7 @@ static void print_summary(struct xdpvm_live *live, const struct live_args *a, do
                    xdpvm_live_port_zero_copy(live, p) ? "true" : "false", xdpvm_live_tap_name(live, p),
                    c.received, c.rx_bytes, seconds > 0 ? (double)c.received / seconds : 0);
             for (int o = 0; o < XDPVM_XDP_OUT_COUNT; o++)
-                printf("%s\"%s\":%" PRIu64, o ? "," : "", outcome_label[o], c.outcome[o]);
+                printf("%s\"%s\":%" PRIu64, o ? "," : "", xdpvm_xdp_outcome_name(o), c.outcome[o]);
             printf("},\"sent\":%" PRIu64 ",\"sent_bytes\":%" PRIu64 ",\"tx_dropped\":%" PRIu64
                    ",\"pass_dropped\":%" PRIu64 ",\"kernel_drops\":%" PRIu64 ",\"from_stack\":%" PRIu64 ",\"in_flight\":%" PRIu64
                    ",\"accounted\":%s}",
@@ -356,11 +342,11 @@ int run_live(int argc, char **argv)
     bool tty = isatty(STDERR_FILENO);
     struct xdpvm_live_counts prev[XDPVM_LIVE_MAX_PORTS];
     memset(prev, 0, sizeof(prev));
-    double start = now_seconds(), last = start;
+    double start = cli_now_seconds(), last = start;
     while (!live_stop) {
         struct timespec tick = {0, 100000000};
         nanosleep(&tick, NULL);
-        double now = now_seconds();
+        double now = cli_now_seconds();
         if (a.duration && now - start >= a.duration)
             break;
         if (now - last >= 1.0) {
@@ -371,7 +357,7 @@ int run_live(int argc, char **argv)
             last = now;
         }
     }
-    double seconds = now_seconds() - start;
+    double seconds = cli_now_seconds() - start;
     xdpvm_live_stop(live);
     if (!a.quiet && tty && !a.json)
         fputc('\n', stderr);

@@ -32,11 +32,12 @@ enum { XDPVM_XDP_ABORTED = 0, XDPVM_XDP_DROP = 1, XDPVM_XDP_PASS = 2, XDPVM_XDP_
        XDPVM_XDP_REDIRECT = 4 };
 
 /* What happened to a packet; each packet has exactly one outcome. The first five are the
- * program's actions. INVALID is a return code outside enum xdp_action (the kernel warns with
- * bpf_warn_invalid_xdp_action and drops it); REDIRECT_ERROR is XDP_REDIRECT to a target that
- * does not exist (the kernel drops it and counts a redirect error). A run error in checked
- * mode (bad access, budget exhausted) and a packet too big for the frame are ABORTED with
- * result.error set, also counted in stats.errors. */
+ * program's actions, with the values of enum xdp_action. INVALID is a return code outside
+ * enum xdp_action (the kernel warns with bpf_warn_invalid_xdp_action and drops it);
+ * REDIRECT_ERROR is XDP_REDIRECT to a target that does not exist (the kernel drops it and
+ * counts a redirect error). A run error in checked mode (bad access, budget exhausted) and a
+ * packet too big for the frame are ABORTED with result.error set, also counted in
+ * stats.errors. */
 enum xdpvm_xdp_outcome {
     XDPVM_XDP_OUT_ABORTED,
     XDPVM_XDP_OUT_DROP,
