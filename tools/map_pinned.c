@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kernel/kernel.h"
 #include "kernel_pins.h"
 
 static const char map_pinned_usage[] =
@@ -27,12 +28,6 @@ static const char map_pinned_usage[] =
     "       xdpvm map dump --dev IF [--map NAME] [--json]\n"
     "       xdpvm map update --dev IF --map NAME --key HEX --value HEX\n"
     "       xdpvm map delete --dev IF --map NAME --key HEX";
-
-static bool is_percpu(uint32_t type)
-{
-    return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
-           type == BPF_MAP_TYPE_LRU_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
-}
 
 /* "0a020002" or "0a 02 00 02" into exactly size bytes. */
 static int parse_hex_bytes(const char *text, uint8_t *out, size_t size)
@@ -90,8 +85,8 @@ static int dump_one(const char *dev, const char *name, bool json, bool *first)
     int fd = open_pinned(dev, name, &info, path, sizeof(path));
     if (fd < 0)
         return -1;
-    int ncpus = is_percpu(info.type) ? libbpf_num_possible_cpus() : 1;
-    size_t slot = is_percpu(info.type) ? (info.value_size + 7) / 8 * 8 : info.value_size;
+    int ncpus = xdpvm_kernel_map_is_percpu(info.type) ? libbpf_num_possible_cpus() : 1;
+    size_t slot = xdpvm_kernel_map_is_percpu(info.type) ? (info.value_size + 7) / 8 * 8 : info.value_size;
     uint8_t *key = calloc(1, info.key_size ? info.key_size : 1);
     uint8_t *next = calloc(1, info.key_size ? info.key_size : 1);
     uint8_t *value = calloc((size_t)(ncpus > 0 ? ncpus : 1), slot ? slot : 1);
@@ -117,7 +112,7 @@ static int dump_one(const char *dev, const char *name, bool json, bool *first)
         if (json) {
             printf("%s{\"key\":[", count ? "," : "");
             print_hex(key, info.key_size, true);
-            if (is_percpu(info.type)) {
+            if (xdpvm_kernel_map_is_percpu(info.type)) {
                 printf("],\"values\":[");
                 for (int c = 0; c < ncpus; c++) {
                     printf("%s{\"cpu\":%d,\"value\":[", c ? "," : "", c);
@@ -133,7 +128,7 @@ static int dump_one(const char *dev, const char *name, bool json, bool *first)
         } else {
             printf("key: ");
             print_hex(key, info.key_size, false);
-            if (is_percpu(info.type)) {
+            if (xdpvm_kernel_map_is_percpu(info.type)) {
                 printf("\n");
                 for (int c = 0; c < ncpus; c++) {
                     printf("  value (CPU %02d): ", c);
@@ -251,8 +246,8 @@ int map_pinned(int argc, char **argv)
     if (fd < 0)
         return 1;
     int status = 1;
-    int ncpus = is_percpu(info.type) ? libbpf_num_possible_cpus() : 1;
-    size_t slot = is_percpu(info.type) ? (info.value_size + 7) / 8 * 8 : info.value_size;
+    int ncpus = xdpvm_kernel_map_is_percpu(info.type) ? libbpf_num_possible_cpus() : 1;
+    size_t slot = xdpvm_kernel_map_is_percpu(info.type) ? (info.value_size + 7) / 8 * 8 : info.value_size;
     uint8_t *key = calloc(1, info.key_size ? info.key_size : 1);
     uint8_t *value = calloc((size_t)(ncpus > 0 ? ncpus : 1), slot ? slot : 1);
     if (!key || !value) {

@@ -153,12 +153,9 @@ void xdpvm_kernel_close(struct xdpvm_kernel_object *obj)
 int xdpvm_kernel_test_run(struct xdpvm_kernel_object *obj, const char *prog_name, struct xdpvm_kernel_test_run *run)
 {
     start_call();
-    struct bpf_program *prog = find_prog(obj, prog_name);
-    if (!prog)
-        return -ENOENT;
-    int fd = bpf_program__fd(prog);
+    int fd = xdpvm_kernel_prog_fd(obj, prog_name);
     if (fd < 0)
-        return kernel_error(EBADF, "%s: program '%s' is not loaded", obj->path, prog_name);
+        return fd;
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = run->data_in, .data_size_in = run->data_size_in,
                 .data_out = run->data_out, .data_size_out = run->data_out ? run->data_size_out : 0,
                 .ctx_in = run->ctx_in, .ctx_size_in = run->ctx_size_in, .ctx_out = run->ctx_out,
@@ -211,7 +208,7 @@ unsigned xdpvm_kernel_possible_cpus(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
-static bool is_percpu(enum bpf_map_type type)
+bool xdpvm_kernel_map_is_percpu(uint32_t type)
 {
     return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
            type == BPF_MAP_TYPE_LRU_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
@@ -227,7 +224,7 @@ int xdpvm_kernel_map_info(struct xdpvm_kernel_object *obj, const char *map_name,
     info->value_size = bpf_map__value_size(map);
     info->max_entries = bpf_map__max_entries(map);
     info->map_flags = bpf_map__map_flags(map);
-    info->user_value_size = is_percpu(bpf_map__type(map))
+    info->user_value_size = xdpvm_kernel_map_is_percpu(bpf_map__type(map))
                                 ? (size_t)xdpvm_kernel_possible_cpus() * ((info->value_size + 7u) & ~7u)
                                 : info->value_size;
     return 0;

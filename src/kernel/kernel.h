@@ -68,6 +68,8 @@ int xdpvm_kernel_time_packets(struct xdpvm_kernel_object *obj, const char *prog_
 /* Maps by name (as libbpf names them: "counters", "obj.bss", or ".bss"). Values of per-CPU
  * maps hold one slot per possible CPU, each rounded up to 8 bytes, like libbpf. */
 unsigned xdpvm_kernel_possible_cpus(void);
+/* Map types (BPF_MAP_TYPE_*) whose values hold one slot per possible CPU. */
+bool xdpvm_kernel_map_is_percpu(uint32_t type);
 struct xdpvm_kernel_map_info {
     uint32_t type, key_size, value_size, max_entries, map_flags;
     size_t user_value_size; /* bytes a lookup fills: value_size, or per CPU as above */
