@@ -61,21 +61,17 @@ struct xdpvm_live {
     bool stopped;
 };
 
-static bool ifindex_is_port(void *arg, uint32_t ifindex)
-{
-    const struct xdpvm_live *live = arg;
-    for (unsigned p = 0; p < live->opts.port_count; p++)
-        if (live->ports[p].ifindex == ifindex)
-            return true;
-    return false;
-}
-
 static int port_by_ifindex(const struct xdpvm_live *live, uint32_t ifindex)
 {
     for (unsigned p = 0; p < live->opts.port_count; p++)
         if (live->ports[p].ifindex == ifindex)
             return (int)p;
     return -1;
+}
+
+static bool ifindex_is_port(void *arg, uint32_t ifindex)
+{
+    return port_by_ifindex(arg, ifindex) >= 0;
 }
 
 static void publish(struct worker *w)

@@ -276,7 +276,6 @@ enum xdpvm_xdp_outcome xdpvm_xdp_run_frame(struct xdpvm_xdp_runner *runner, uint
     run->tail_call_count = 0;
     run->stop = false;
     run->stop_value = 0;
-    run->xdp = buff;
     run->trace = runner->opts.trace;
     run->error = 0;
     run->error_pc = 0;
